@@ -1,0 +1,19 @@
+//! The KMIP protocol, sans I/O: the TTLV item model; the binary, JSON and XML
+//! encodings; the tag and enumeration tables of KMIP 1.0-2.1; typed request and
+//! response messages with their payloads and one attribute model for the 1.x and
+//! 2.x attribute shapes. No network, no cryptography, no storage.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod binary;
+pub mod enums;
+mod error;
+pub mod tables;
+mod ttlv;
+pub mod typed;
+
+pub use error::Error;
+pub use ttlv::{
+    format_date_time, format_date_time_extended, parse_date_time_nanos, Bytes, ItemType, Tag, Ttlv,
+    Value,
+};
