@@ -69,6 +69,13 @@ pub struct Attribute {
     pub value: Value,
 }
 
+impl Default for Attribute {
+    /// An empty custom text attribute (a placeholder while building a message).
+    fn default() -> Self {
+        Attribute::custom("", Value::TextString(String::new()))
+    }
+}
+
 impl Attribute {
     /// A standard attribute with its value.
     pub fn new(tag: Tag, value: Value) -> Self {
@@ -333,19 +340,68 @@ impl ToTtlv for Attributes {
 }
 
 /// Attributes carried inline: a list of 1.x `Attribute` items directly in the
-/// parent, or one 2.x `Attributes` structure (Get Attributes response, Locate, Key Value).
+/// parent, or one 2.x `Attributes` structure (Get Attributes response, Locate,
+/// Key Value). `None` when the message carried neither.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct InlineAttributes(pub Attributes);
+pub struct InlineAttributes(pub Option<Attributes>);
 
 impl Field for InlineAttributes {
     fn take(r: &mut StructReader, tag: Tag, ctx: &Ctx) -> Result<Self, Error> {
-        Ok(InlineAttributes(Attributes::take_inline(r, tag, ctx)?.unwrap_or_default()))
+        Attributes::take_inline(r, tag, ctx).map(InlineAttributes)
     }
     fn put(self, tag: Tag, out: &mut Vec<Ttlv>, ctx: &Ctx) {
-        if ctx.is_v2() && self.0.items.is_empty() {
-            return;
+        if let Some(a) = self.0 {
+            a.put_inline(tag, out, ctx)
         }
-        self.0.put_inline(tag, out, ctx)
+    }
+}
+
+/// One attribute that KMIP 1.x carries as an `Attribute` item and KMIP 2.x
+/// wraps in the structure tagged `T` (`New Attribute` or `Current Attribute`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Wrapped<const T: u32>(pub Attribute);
+
+/// The attribute to add or set (2.x `New Attribute`).
+pub type NewAttribute = Wrapped<{ Tag::NEW_ATTRIBUTE.0 }>;
+/// The attribute to change or delete (2.x `Current Attribute`).
+pub type CurrentAttribute = Wrapped<{ Tag::CURRENT_ATTRIBUTE.0 }>;
+
+impl<const T: u32> Field for Option<Wrapped<T>> {
+    fn take(r: &mut StructReader, _tag: Tag, ctx: &Ctx) -> Result<Self, Error> {
+        if let Some(w) = r.take_one(Tag(T)) {
+            let wtag = w.tag;
+            let mut inner = StructReader::new(w)?;
+            let mut rest = inner.take_rest();
+            if rest.len() != 1 {
+                return Err(Error::invalid(wtag, "must hold exactly one attribute"));
+            }
+            return Attribute::from_ttlv(rest.remove(0), ctx).map(|a| Some(Wrapped(a)));
+        }
+        match r.take_one(Tag::ATTRIBUTE) {
+            Some(a) => Attribute::from_ttlv(a, ctx).map(|a| Some(Wrapped(a))),
+            None => Ok(None),
+        }
+    }
+    fn put(self, _tag: Tag, out: &mut Vec<Ttlv>, ctx: &Ctx) {
+        if let Some(Wrapped(a)) = self {
+            if ctx.is_v2() {
+                out.push(Ttlv::structure(Tag(T), vec![a.to_ttlv(Tag::ATTRIBUTE, ctx)]));
+            } else {
+                out.push(a.to_ttlv(Tag::ATTRIBUTE, ctx));
+            }
+        }
+    }
+}
+
+impl<const T: u32> Field for Wrapped<T> {
+    fn take(r: &mut StructReader, tag: Tag, ctx: &Ctx) -> Result<Self, Error> {
+        match <Option<Wrapped<T>> as Field>::take(r, tag, ctx)? {
+            Some(w) => Ok(w),
+            None => Err(Error::Missing { parent: r.parent(), tag: if ctx.is_v2() { Tag(T) } else { Tag::ATTRIBUTE } }),
+        }
+    }
+    fn put(self, tag: Tag, out: &mut Vec<Ttlv>, ctx: &Ctx) {
+        Some(self).put(tag, out, ctx)
     }
 }
 

@@ -5,10 +5,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod attributes;
 pub mod binary;
+pub mod messages;
+pub mod objects;
+pub mod payloads;
 pub mod enums;
 mod error;
 pub mod tables;
+pub mod text;
 mod ttlv;
 pub mod typed;
 

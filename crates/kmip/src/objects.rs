@@ -387,6 +387,13 @@ const OBJECT_TAGS: [Tag; 10] = [
     Tag::TEMPLATE,
 ];
 
+impl Default for Object {
+    /// An empty symmetric key (a placeholder while building a message).
+    fn default() -> Self {
+        Object::SymmetricKey(SymmetricKey::default())
+    }
+}
+
 impl Object {
     /// The Object Type of this object.
     pub fn object_type(&self) -> ObjectType {

@@ -242,6 +242,13 @@ pub struct Ttlv {
     pub value: Value,
 }
 
+impl Default for Ttlv {
+    /// An empty structure with tag 0 (a placeholder while building a message).
+    fn default() -> Self {
+        Ttlv::structure(Tag(0), Vec::new())
+    }
+}
+
 impl Ttlv {
     /// A new item.
     pub fn new(tag: Tag, value: Value) -> Self {
