@@ -180,7 +180,9 @@ fn read_item(r: &mut Reader<'_>, depth: usize, limits: &Limits) -> Result<Ttlv, 
             }
             let body = r.take(len, start, Some(tag))?;
             let mut inner = Reader { buf: body, pos: 0 };
-            let mut children = Vec::new();
+            // Each child takes at least 16 bytes in practice: a capacity from the
+            // bytes actually present avoids regrowth and is bounded by the input.
+            let mut children = Vec::with_capacity((len / 16).clamp(1, 16));
             while inner.pos < body.len() {
                 let child = read_item(&mut inner, depth + 1, limits)
                     .map_err(|e| e.shifted(start + HEADER))?;
@@ -239,7 +241,7 @@ fn read_item(r: &mut Reader<'_>, depth: usize, limits: &Limits) -> Result<Ttlv, 
 
 /// Encodes one item (a whole message, or any part of one) to bytes.
 pub fn encode(item: &Ttlv) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
+    let mut out = Vec::with_capacity(512);
     encode_into(item, &mut out);
     out
 }

@@ -11,11 +11,13 @@ pub mod messages;
 pub mod objects;
 pub mod payloads;
 pub mod enums;
+pub mod json;
 mod error;
 pub mod tables;
 pub mod text;
 mod ttlv;
 pub mod typed;
+pub mod xml;
 
 pub use error::Error;
 pub use ttlv::{

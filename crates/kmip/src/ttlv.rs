@@ -290,27 +290,28 @@ pub(crate) fn parse_hex_u32(text: &str) -> Option<u32> {
 
 /// Formats a Date-Time (seconds since the epoch) as RFC 3339 in UTC (`2012-04-05T11:21:44+00:00`).
 pub fn format_date_time(secs: i64) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(secs) {
-        Ok(t) => t
+    // RFC 3339 has four-digit years only: other instants are written in hex.
+    match time::OffsetDateTime::from_unix_timestamp(secs).ok().filter(|t| (0..=9999).contains(&t.year())) {
+        Some(t) => t
             .format(&time::format_description::well_known::Rfc3339)
             .map(|s| s.replace('Z', "+00:00"))
             .unwrap_or_else(|_| format!("0x{:016X}", secs as u64)),
-        Err(_) => format!("0x{:016X}", secs as u64),
+        None => format!("0x{:016X}", secs as u64),
     }
 }
 
 /// Formats a Date-Time Extended (microseconds since the epoch) as RFC 3339 with microseconds.
 pub fn format_date_time_extended(micros: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(micros as i128 * 1000);
-    match t {
-        Ok(t) => {
+    match t.ok().filter(|t| (0..=9999).contains(&t.year())) {
+        Some(t) => {
             let fmt = time::macros::format_description!(
                 "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]+00:00"
             );
             t.format(&fmt)
                 .unwrap_or_else(|_| format!("0x{:016X}", micros as u64))
         }
-        Err(_) => format!("0x{:016X}", micros as u64),
+        None => format!("0x{:016X}", micros as u64),
     }
 }
 
@@ -386,5 +387,8 @@ mod tests {
         assert_eq!(parse_date_time_nanos("garbage"), None);
         // out of range values fall back to hex rather than failing
         assert!(format_date_time(i64::MAX).starts_with("0x"));
+        // negative years have no RFC 3339 form: hex, and it parses back
+        let t = format_date_time(-300_000_000_000);
+        assert_eq!(parse_date_time_nanos(&t), Some(-300_000_000_000 * 1_000_000_000), "{t}");
     }
 }
