@@ -200,7 +200,7 @@ macro_rules! kmip_struct {
         impl $crate::typed::ToTtlv for $name {
             #[allow(unused_variables, unused_mut)]
             fn to_ttlv(self, tag: $crate::Tag, ctx: &$crate::typed::Ctx) -> $crate::Ttlv {
-                let mut out = Vec::with_capacity([$(stringify!($field)),*].len());
+                let mut out = Vec::with_capacity(<[&str]>::len(&[$(stringify!($field)),*]));
                 $( $crate::typed::Field::put(self.$field, $crate::Tag::$tag, &mut out, ctx); )*
                 $crate::Ttlv::structure(tag, out)
             }

@@ -10,14 +10,21 @@ use kmip::{xml, Tag};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const TESTCASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/kmip-testcases");
+const TESTCASES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/kmip-testcases"
+);
 
 /// The fixed time `$NOW` stands for.
 const NOW: i64 = 1_700_000_000;
 
 fn xml_files() -> Vec<PathBuf> {
     let root = Path::new(TESTCASES).join("1.4");
-    assert!(root.is_dir(), "the OASIS KMIP test cases are missing at {}", root.display());
+    assert!(
+        root.is_dir(),
+        "the OASIS KMIP test cases are missing at {}",
+        root.display()
+    );
     let mut out = Vec::new();
     for sub in ["mandatory", "optional"] {
         let dir = root.join(sub);
@@ -49,7 +56,9 @@ fn substitute(text: &str) -> String {
             let tail = &after[len..];
             let mut offset = 0i64;
             if let Some(sign @ ('+' | '-')) = tail.chars().next() {
-                let digits = tail[1..].find(|c: char| !c.is_ascii_digit()).unwrap_or(tail.len() - 1);
+                let digits = tail[1..]
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(tail.len() - 1);
                 let n: i64 = tail[1..1 + digits].parse().expect("offset");
                 offset = if sign == '+' { n } else { -n };
                 consumed += 1 + digits;
@@ -70,15 +79,23 @@ fn substitute(text: &str) -> String {
 
 /// The operations this crate gives typed payloads: none of them may stay `Other`.
 fn modelled(op: Operation) -> bool {
-    RequestPayload::read(op, kmip::Ttlv::structure(Tag::REQUEST_PAYLOAD, vec![]), &Default::default())
-        .map(|p| p.operation().is_some())
-        .unwrap_or(true)
+    RequestPayload::read(
+        op,
+        kmip::Ttlv::structure(Tag::REQUEST_PAYLOAD, vec![]),
+        &Default::default(),
+    )
+    .map(|p| p.operation().is_some())
+    .unwrap_or(true)
 }
 
 #[test]
 fn every_oasis_message_reads_typed_and_writes_back_exactly() {
     let files = xml_files();
-    assert!(files.len() >= 70, "found only {} test case files", files.len());
+    assert!(
+        files.len() >= 70,
+        "found only {} test case files",
+        files.len()
+    );
     let limits = Limits::default();
     let (mut requests, mut responses) = (0usize, 0usize);
     let mut typed: BTreeMap<String, usize> = BTreeMap::new();
@@ -87,7 +104,8 @@ fn every_oasis_message_reads_typed_and_writes_back_exactly() {
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let text = substitute(&std::fs::read_to_string(path).expect("read test case"));
-        let messages = xml::from_str_all(&text, &limits).unwrap_or_else(|e| panic!("{name}: XML: {e}"));
+        let messages =
+            xml::from_str_all(&text, &limits).unwrap_or_else(|e| panic!("{name}: XML: {e}"));
         assert!(!messages.is_empty(), "{name}: no messages");
         for (i, tree) in messages.into_iter().enumerate() {
             let tag = tree.tag;
@@ -116,7 +134,9 @@ fn every_oasis_message_reads_typed_and_writes_back_exactly() {
                 other => panic!("{name} message {i}: top-level tag {other:?}"),
             };
             match back {
-                Err(e) => failures.push(format!("{name} message {i} ({tag:?}): typed read failed: {e}")),
+                Err(e) => failures.push(format!(
+                    "{name} message {i} ({tag:?}): typed read failed: {e}"
+                )),
                 Ok(t) if t != tree => failures.push(format!(
                     "{name} message {i} ({tag:?}): typed round trip differs:\n{}\n---\n{}",
                     xml::to_string(&tree),
@@ -124,7 +144,11 @@ fn every_oasis_message_reads_typed_and_writes_back_exactly() {
                 )),
                 Ok(_) => {}
             }
-            let kind = if tag == Tag::REQUEST_MESSAGE { "request" } else { "response" };
+            let kind = if tag == Tag::REQUEST_MESSAGE {
+                "request"
+            } else {
+                "response"
+            };
             for (op, other) in ops {
                 let key = format!("{op:?} {kind}");
                 if other {
@@ -138,9 +162,20 @@ fn every_oasis_message_reads_typed_and_writes_back_exactly() {
             }
         }
     }
-    println!("{} files, {requests} requests, {responses} responses", files.len());
+    println!(
+        "{} files, {requests} requests, {responses} responses",
+        files.len()
+    );
     println!("typed payloads: {typed:?}");
     println!("payloads left untyped (Other): {untyped:?}");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
-    assert!(requests >= 400 && requests == responses, "{requests} requests, {responses} responses");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        requests >= 400 && requests == responses,
+        "{requests} requests, {responses} responses"
+    );
 }

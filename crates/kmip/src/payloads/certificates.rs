@@ -32,7 +32,11 @@ impl FromTtlv for CertificateRequestValue {
 
 impl ToTtlv for CertificateRequestValue {
     fn to_ttlv(self, _tag: Tag, ctx: &Ctx) -> Ttlv {
-        let tag = if ctx.is_v2() { Tag::CERTIFICATE_REQUEST_VALUE } else { Tag::CERTIFICATE_REQUEST };
+        let tag = if ctx.is_v2() {
+            Tag::CERTIFICATE_REQUEST_VALUE
+        } else {
+            Tag::CERTIFICATE_REQUEST
+        };
         Ttlv::new(tag, Value::ByteString(self.0))
     }
 }

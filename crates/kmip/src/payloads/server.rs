@@ -4,8 +4,8 @@
 use crate::attributes::InlineAttributes;
 use crate::enums::PutFunction;
 use crate::objects::Object;
-use crate::typed::{kmip_struct, Ctx, FromTtlv, StructReader, ToTtlv};
-use crate::{Error, Tag, Ttlv};
+use crate::typed::kmip_struct;
+use crate::Ttlv;
 
 kmip_struct! {
     /// Notify message: an object's attributes changed.
@@ -34,18 +34,7 @@ kmip_struct! {
     }
 }
 
-/// The client's (empty) answer to Notify or Put.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct EmptyResponse;
-
-impl FromTtlv for EmptyResponse {
-    fn from_ttlv(item: Ttlv, _ctx: &Ctx) -> Result<Self, Error> {
-        StructReader::new(item)?.finish().map(|()| EmptyResponse)
-    }
-}
-
-impl ToTtlv for EmptyResponse {
-    fn to_ttlv(self, tag: Tag, _ctx: &Ctx) -> Ttlv {
-        Ttlv::structure(tag, Vec::new())
-    }
+kmip_struct! {
+    /// The client's (empty) answer to Notify or Put.
+    pub struct EmptyResponse {}
 }
