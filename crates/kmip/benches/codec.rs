@@ -54,13 +54,22 @@ fn bench(c: &mut Criterion) {
         b.iter(|| RequestMessage::decode(black_box(&request), &limits).expect("decodes"))
     });
     c.bench_function("encode Get response", |b| {
-        b.iter(|| response("2".into(), Some(Bytes::from(&b"QLKC\x01\0\0\0"[..])), black_box(&key)).encode())
+        b.iter(|| {
+            response(
+                "2".into(),
+                Some(Bytes::from(&b"QLKC\x01\0\0\0"[..])),
+                black_box(&key),
+            )
+            .encode()
+        })
     });
     c.bench_function("decode Get request + encode Get response", |b| {
         b.iter(|| {
             let m = RequestMessage::decode(black_box(&request), &limits).expect("decodes");
             let item = m.batch_items.into_iter().next().expect("one item");
-            let RequestPayload::Get(get) = item.payload else { panic!("not a Get") };
+            let RequestPayload::Get(get) = item.payload else {
+                panic!("not a Get")
+            };
             let uid = get.unique_identifier.unwrap_or_default();
             response(uid, item.unique_batch_item_id, black_box(&key)).encode()
         })

@@ -29,8 +29,14 @@ impl AttributeName {
             return AttributeName::Standard(tag);
         }
         match text.split_once('-') {
-            Some((vendor, name)) => AttributeName::Vendor { vendor: vendor.into(), name: name.into() },
-            None => AttributeName::Vendor { vendor: String::new(), name: text.into() },
+            Some((vendor, name)) => AttributeName::Vendor {
+                vendor: vendor.into(),
+                name: name.into(),
+            },
+            None => AttributeName::Vendor {
+                vendor: String::new(),
+                name: text.into(),
+            },
         }
     }
 
@@ -79,12 +85,20 @@ impl Default for Attribute {
 impl Attribute {
     /// A standard attribute with its value.
     pub fn new(tag: Tag, value: Value) -> Self {
-        Attribute { name: AttributeName::Standard(tag), index: None, value }
+        Attribute {
+            name: AttributeName::Standard(tag),
+            index: None,
+            value,
+        }
     }
 
     /// A custom attribute named as KMIP 1.x does (`x-Name`).
     pub fn custom(v1_name: &str, value: Value) -> Self {
-        Attribute { name: AttributeName::from_v1(v1_name), index: None, value }
+        Attribute {
+            name: AttributeName::from_v1(v1_name),
+            index: None,
+            value,
+        }
     }
 
     /// A standard attribute whose value is a typed structure or primitive.
@@ -107,7 +121,11 @@ impl FromTtlv for Attribute {
     /// vendor/name/value; any other tag is a 2.x standard attribute.
     fn from_ttlv(item: Ttlv, ctx: &Ctx) -> Result<Self, Error> {
         if item.tag != Tag::ATTRIBUTE {
-            return Ok(Attribute { name: AttributeName::Standard(item.tag), index: None, value: item.value });
+            return Ok(Attribute {
+                name: AttributeName::Standard(item.tag),
+                index: None,
+                value: item.value,
+            });
         }
         let mut r = StructReader::new(item)?;
         let vendor: Option<String> = Field::take(&mut r, Tag::VENDOR_IDENTIFICATION, ctx)?;
@@ -119,7 +137,11 @@ impl FromTtlv for Attribute {
             Some(vendor) => AttributeName::Vendor { vendor, name },
             None => AttributeName::from_v1(&name),
         };
-        Ok(Attribute { name, index, value: value.value })
+        Ok(Attribute {
+            name,
+            index,
+            value: value.value,
+        })
     }
 }
 
@@ -128,7 +150,10 @@ impl ToTtlv for Attribute {
     /// own tag, or for a vendor attribute an `Attribute` vendor/name/value structure.
     fn to_ttlv(self, _tag: Tag, ctx: &Ctx) -> Ttlv {
         if !ctx.is_v2() {
-            let mut c = vec![Ttlv::new(Tag::ATTRIBUTE_NAME, Value::TextString(self.name.to_v1()))];
+            let mut c = vec![Ttlv::new(
+                Tag::ATTRIBUTE_NAME,
+                Value::TextString(self.name.to_v1()),
+            )];
             if let Some(i) = self.index {
                 c.push(Ttlv::new(Tag::ATTRIBUTE_INDEX, Value::Integer(i)));
             }
@@ -188,12 +213,18 @@ fn is_v1_container(tag: Tag) -> bool {
 impl Attributes {
     /// An attribute set holding `items`.
     pub fn new(items: Vec<Attribute>) -> Self {
-        Attributes { template_names: Vec::new(), items }
+        Attributes {
+            template_names: Vec::new(),
+            items,
+        }
     }
 
     /// The first value of attribute `name`.
     pub fn get(&self, name: &AttributeName) -> Option<&Value> {
-        self.items.iter().find(|a| a.name == *name).map(|a| &a.value)
+        self.items
+            .iter()
+            .find(|a| a.name == *name)
+            .map(|a| &a.value)
     }
 
     /// The first value of the standard attribute `tag`.
@@ -202,13 +233,17 @@ impl Attributes {
     }
 
     /// Every instance of attribute `name`.
-    pub fn get_all<'a>(&'a self, name: &'a AttributeName) -> impl Iterator<Item = &'a Attribute> + 'a {
+    pub fn get_all<'a>(
+        &'a self,
+        name: &'a AttributeName,
+    ) -> impl Iterator<Item = &'a Attribute> + 'a {
         self.items.iter().filter(move |a| a.name == *name)
     }
 
     /// The first value of the standard attribute `tag`, read as a typed `T`.
     pub fn get_typed<T: FromTtlv>(&self, tag: Tag, ctx: &Ctx) -> Option<Result<T, Error>> {
-        self.get_std(tag).map(|v| T::from_ttlv(Ttlv::new(tag, v.clone()), ctx))
+        self.get_std(tag)
+            .map(|v| T::from_ttlv(Ttlv::new(tag, v.clone()), ctx))
     }
 
     /// Replaces every instance of `attr.name` by `attr`.
@@ -263,7 +298,9 @@ impl Attributes {
 
     /// Every Name attribute that is well-formed.
     pub fn names(&self, ctx: &Ctx) -> Vec<crate::objects::Name> {
-        self.get_all(&AttributeName::Standard(Tag::NAME)).filter_map(|a| a.get(ctx).ok()).collect()
+        self.get_all(&AttributeName::Standard(Tag::NAME))
+            .filter_map(|a| a.get(ctx).ok())
+            .collect()
     }
 
     /// The value of a text custom attribute such as vCenter's `x-Name`.
@@ -284,7 +321,10 @@ impl Attributes {
         if list.is_empty() {
             return Ok(None);
         }
-        let items = list.into_iter().map(|a| Attribute::from_ttlv(a, ctx)).collect::<Result<_, _>>()?;
+        let items = list
+            .into_iter()
+            .map(|a| Attribute::from_ttlv(a, ctx))
+            .collect::<Result<_, _>>()?;
         Ok(Some(Attributes::new(items)))
     }
 
@@ -293,7 +333,11 @@ impl Attributes {
         if ctx.is_v2() {
             out.push(self.to_ttlv(tag, ctx));
         } else {
-            out.extend(self.items.into_iter().map(|a| a.to_ttlv(Tag::ATTRIBUTE, ctx)));
+            out.extend(
+                self.items
+                    .into_iter()
+                    .map(|a| a.to_ttlv(Tag::ATTRIBUTE, ctx)),
+            );
         }
     }
 }
@@ -302,15 +346,26 @@ impl FromTtlv for Attributes {
     fn from_ttlv(item: Ttlv, ctx: &Ctx) -> Result<Self, Error> {
         let v1 = is_v1_container(item.tag);
         let Value::Structure(children) = item.value else {
-            return Err(Error::wrong_type(item.tag, ItemType::Structure, &item.value));
+            return Err(Error::wrong_type(
+                item.tag,
+                ItemType::Structure,
+                &item.value,
+            ));
         };
         let mut out = Attributes::default();
         for c in children {
             if v1 {
                 match c.tag {
-                    Tag::NAME => out.template_names.push(crate::objects::Name::from_ttlv(c, ctx)?),
+                    Tag::NAME => out
+                        .template_names
+                        .push(crate::objects::Name::from_ttlv(c, ctx)?),
                     Tag::ATTRIBUTE => out.items.push(Attribute::from_ttlv(c, ctx)?),
-                    other => return Err(Error::Unexpected { parent: item.tag, tag: other }),
+                    other => {
+                        return Err(Error::Unexpected {
+                            parent: item.tag,
+                            tag: other,
+                        })
+                    }
                 }
             } else {
                 out.items.push(Attribute::from_ttlv(c, ctx)?);
@@ -332,9 +387,17 @@ impl ToTtlv for Attributes {
         };
         let mut c = Vec::with_capacity(self.items.len() + self.template_names.len());
         if !ctx.is_v2() {
-            c.extend(self.template_names.into_iter().map(|n| n.to_ttlv(Tag::NAME, ctx)));
+            c.extend(
+                self.template_names
+                    .into_iter()
+                    .map(|n| n.to_ttlv(Tag::NAME, ctx)),
+            );
         }
-        c.extend(self.items.into_iter().map(|a| a.to_ttlv(Tag::ATTRIBUTE, ctx)));
+        c.extend(
+            self.items
+                .into_iter()
+                .map(|a| a.to_ttlv(Tag::ATTRIBUTE, ctx)),
+        );
         Ttlv::structure(tag, c)
     }
 }
@@ -385,7 +448,10 @@ impl<const T: u32> Field for Option<Wrapped<T>> {
     fn put(self, _tag: Tag, out: &mut Vec<Ttlv>, ctx: &Ctx) {
         if let Some(Wrapped(a)) = self {
             if ctx.is_v2() {
-                out.push(Ttlv::structure(Tag(T), vec![a.to_ttlv(Tag::ATTRIBUTE, ctx)]));
+                out.push(Ttlv::structure(
+                    Tag(T),
+                    vec![a.to_ttlv(Tag::ATTRIBUTE, ctx)],
+                ));
             } else {
                 out.push(a.to_ttlv(Tag::ATTRIBUTE, ctx));
             }
@@ -397,7 +463,10 @@ impl<const T: u32> Field for Wrapped<T> {
     fn take(r: &mut StructReader, tag: Tag, ctx: &Ctx) -> Result<Self, Error> {
         match <Option<Wrapped<T>> as Field>::take(r, tag, ctx)? {
             Some(w) => Ok(w),
-            None => Err(Error::Missing { parent: r.parent(), tag: if ctx.is_v2() { Tag(T) } else { Tag::ATTRIBUTE } }),
+            None => Err(Error::Missing {
+                parent: r.parent(),
+                tag: if ctx.is_v2() { Tag(T) } else { Tag::ATTRIBUTE },
+            }),
         }
     }
     fn put(self, tag: Tag, out: &mut Vec<Ttlv>, ctx: &Ctx) {
@@ -419,7 +488,8 @@ impl FromTtlv for AttributeReference {
                 let mut r = StructReader::new(item)?;
                 let vendor: String = Field::take(&mut r, Tag::VENDOR_IDENTIFICATION, ctx)?;
                 let name: String = Field::take(&mut r, Tag::ATTRIBUTE_NAME, ctx)?;
-                r.finish().map_err(|_| Error::invalid(tag, "unexpected item in attribute reference"))?;
+                r.finish()
+                    .map_err(|_| Error::invalid(tag, "unexpected item in attribute reference"))?;
                 Ok(AttributeReference(AttributeName::Vendor { vendor, name }))
             }
             other => Err(Error::wrong_type(item.tag, ItemType::TextString, &other)),
@@ -442,7 +512,9 @@ impl ToTtlv for AttributeReference {
             return Ttlv::new(Tag::ATTRIBUTE_NAME, Value::TextString(self.0.to_v1()));
         }
         match self.0 {
-            AttributeName::Standard(t) => Ttlv::new(Tag::ATTRIBUTE_REFERENCE, Value::Enumeration(t.0)),
+            AttributeName::Standard(t) => {
+                Ttlv::new(Tag::ATTRIBUTE_REFERENCE, Value::Enumeration(t.0))
+            }
             AttributeName::Vendor { vendor, name } => Ttlv::structure(
                 Tag::ATTRIBUTE_REFERENCE,
                 vec![
@@ -461,7 +533,10 @@ mod tests {
 
     fn sample() -> Attributes {
         Attributes::new(vec![
-            Attribute::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(CryptographicAlgorithm::AES.0)),
+            Attribute::new(
+                Tag::CRYPTOGRAPHIC_ALGORITHM,
+                Value::Enumeration(CryptographicAlgorithm::AES.0),
+            ),
             Attribute::new(Tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(12)),
             Attribute::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
             Attribute::custom("x-Name", Value::TextString("test01".into())),
@@ -473,32 +548,56 @@ mod tests {
     fn one_model_both_shapes() {
         for ctx in [Ctx::new(1, 1), Ctx::V2_1] {
             let t = sample().to_ttlv(Tag::ATTRIBUTES, &ctx);
-            let expected_tag = if ctx.is_v2() { Tag::ATTRIBUTES } else { Tag::TEMPLATE_ATTRIBUTE };
+            let expected_tag = if ctx.is_v2() {
+                Tag::ATTRIBUTES
+            } else {
+                Tag::TEMPLATE_ATTRIBUTE
+            };
             assert_eq!(t.tag, expected_tag);
             let back = Attributes::from_ttlv(t, &ctx).unwrap();
             assert_eq!(back, sample());
-            assert_eq!(back.cryptographic_algorithm(), Some(CryptographicAlgorithm::AES));
+            assert_eq!(
+                back.cryptographic_algorithm(),
+                Some(CryptographicAlgorithm::AES)
+            );
             assert_eq!(back.cryptographic_length(), Some(256));
             assert_eq!(back.custom_text("x-Name"), Some("test01"));
         }
         // 1.x custom attribute maps to the 2.x vendor attribute with vendor "x"
         let t = sample().to_ttlv(Tag::ATTRIBUTES, &Ctx::V2_1);
         let v = t.child(Tag::ATTRIBUTE).unwrap();
-        assert_eq!(v.child(Tag::VENDOR_IDENTIFICATION).unwrap().value, Value::TextString("x".into()));
-        assert_eq!(v.child(Tag::ATTRIBUTE_NAME).unwrap().value, Value::TextString("Name".into()));
+        assert_eq!(
+            v.child(Tag::VENDOR_IDENTIFICATION).unwrap().value,
+            Value::TextString("x".into())
+        );
+        assert_eq!(
+            v.child(Tag::ATTRIBUTE_NAME).unwrap().value,
+            Value::TextString("Name".into())
+        );
         let t1 = sample().to_ttlv(Tag::ATTRIBUTES, &Ctx::new(1, 4));
         let a = &t1.children()[0];
-        assert_eq!(a.child(Tag::ATTRIBUTE_NAME).unwrap().value, Value::TextString("Cryptographic Algorithm".into()));
+        assert_eq!(
+            a.child(Tag::ATTRIBUTE_NAME).unwrap().value,
+            Value::TextString("Cryptographic Algorithm".into())
+        );
     }
 
     #[test]
     fn names_round_trip() {
-        for n in ["Cryptographic Usage Mask", "x-Product_Version", "y-a-b", "Plain"] {
+        for n in [
+            "Cryptographic Usage Mask",
+            "x-Product_Version",
+            "y-a-b",
+            "Plain",
+        ] {
             assert_eq!(AttributeName::from_v1(n).to_v1(), n);
         }
         assert_eq!(
             AttributeName::from_v1("x-a-b"),
-            AttributeName::Vendor { vendor: "x".into(), name: "a-b".into() }
+            AttributeName::Vendor {
+                vendor: "x".into(),
+                name: "a-b".into()
+            }
         );
     }
 }

@@ -7,12 +7,12 @@
 
 pub mod attributes;
 pub mod binary;
+pub mod enums;
+mod error;
+pub mod json;
 pub mod messages;
 pub mod objects;
 pub mod payloads;
-pub mod enums;
-pub mod json;
-mod error;
 pub mod tables;
 pub mod text;
 mod ttlv;

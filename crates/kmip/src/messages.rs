@@ -19,7 +19,10 @@ kmip_struct! {
 impl ProtocolVersion {
     /// `major.minor`.
     pub fn new(major: i32, minor: i32) -> Self {
-        ProtocolVersion { protocol_version_major: major, protocol_version_minor: minor }
+        ProtocolVersion {
+            protocol_version_major: major,
+            protocol_version_minor: minor,
+        }
     }
     /// The conversion context for this version.
     pub fn ctx(&self) -> Ctx {
@@ -169,11 +172,17 @@ impl FromTtlv for Credential {
         let v: Ttlv = Field::take(&mut r, Tag::CREDENTIAL_VALUE, ctx)?;
         r.finish()?;
         Ok(match ty {
-            CredentialType::USERNAME_AND_PASSWORD => Credential::UsernameAndPassword(FromTtlv::from_ttlv(v, ctx)?),
+            CredentialType::USERNAME_AND_PASSWORD => {
+                Credential::UsernameAndPassword(FromTtlv::from_ttlv(v, ctx)?)
+            }
             CredentialType::DEVICE => Credential::Device(FromTtlv::from_ttlv(v, ctx)?),
             CredentialType::ATTESTATION => Credential::Attestation(FromTtlv::from_ttlv(v, ctx)?),
-            CredentialType::ONE_TIME_PASSWORD => Credential::OneTimePassword(FromTtlv::from_ttlv(v, ctx)?),
-            CredentialType::HASHED_PASSWORD => Credential::HashedPassword(FromTtlv::from_ttlv(v, ctx)?),
+            CredentialType::ONE_TIME_PASSWORD => {
+                Credential::OneTimePassword(FromTtlv::from_ttlv(v, ctx)?)
+            }
+            CredentialType::HASHED_PASSWORD => {
+                Credential::HashedPassword(FromTtlv::from_ttlv(v, ctx)?)
+            }
             CredentialType::TICKET => Credential::Ticket(FromTtlv::from_ttlv(v, ctx)?),
             other => Credential::Other(other, v),
         })
@@ -184,10 +193,14 @@ impl ToTtlv for Credential {
     fn to_ttlv(self, tag: Tag, ctx: &Ctx) -> Ttlv {
         let v = Tag::CREDENTIAL_VALUE;
         let (ty, value) = match self {
-            Credential::UsernameAndPassword(c) => (CredentialType::USERNAME_AND_PASSWORD, c.to_ttlv(v, ctx)),
+            Credential::UsernameAndPassword(c) => {
+                (CredentialType::USERNAME_AND_PASSWORD, c.to_ttlv(v, ctx))
+            }
             Credential::Device(c) => (CredentialType::DEVICE, c.to_ttlv(v, ctx)),
             Credential::Attestation(c) => (CredentialType::ATTESTATION, c.to_ttlv(v, ctx)),
-            Credential::OneTimePassword(c) => (CredentialType::ONE_TIME_PASSWORD, c.to_ttlv(v, ctx)),
+            Credential::OneTimePassword(c) => {
+                (CredentialType::ONE_TIME_PASSWORD, c.to_ttlv(v, ctx))
+            }
             Credential::HashedPassword(c) => (CredentialType::HASHED_PASSWORD, c.to_ttlv(v, ctx)),
             Credential::Ticket(c) => (CredentialType::TICKET, c.to_ttlv(v, ctx)),
             Credential::Other(t, raw) => (t, raw.to_ttlv(v, ctx)),
@@ -271,7 +284,13 @@ impl FromTtlv for RequestBatchItem {
         let message_extension = Field::take(&mut r, Tag::MESSAGE_EXTENSION, ctx)?;
         r.finish()?;
         let payload = RequestPayload::read(operation, raw, ctx)?;
-        Ok(RequestBatchItem { operation, ephemeral, unique_batch_item_id, payload, message_extension })
+        Ok(RequestBatchItem {
+            operation,
+            ephemeral,
+            unique_batch_item_id,
+            payload,
+            message_extension,
+        })
     }
 }
 
@@ -280,9 +299,11 @@ impl ToTtlv for RequestBatchItem {
         let mut c = Vec::with_capacity(4);
         self.operation.put(Tag::OPERATION, &mut c, ctx);
         self.ephemeral.put(Tag::EPHEMERAL, &mut c, ctx);
-        self.unique_batch_item_id.put(Tag::UNIQUE_BATCH_ITEM_ID, &mut c, ctx);
+        self.unique_batch_item_id
+            .put(Tag::UNIQUE_BATCH_ITEM_ID, &mut c, ctx);
         c.push(self.payload.write(ctx));
-        self.message_extension.put(Tag::MESSAGE_EXTENSION, &mut c, ctx);
+        self.message_extension
+            .put(Tag::MESSAGE_EXTENSION, &mut c, ctx);
         Ttlv::structure(tag, c)
     }
 }
@@ -305,7 +326,10 @@ fn read_message<H: FromTtlv + ToTtlv, B: FromTtlv + ToTtlv>(
     version: impl Fn(&H) -> Ctx,
 ) -> Result<(H, Vec<B>), Error> {
     if item.tag != want {
-        return Err(Error::Unexpected { parent: want, tag: item.tag });
+        return Err(Error::Unexpected {
+            parent: want,
+            tag: item.tag,
+        });
     }
     let mut r = StructReader::new(item)?;
     let header: H = Field::take(&mut r, header_tag, &Ctx::default())?;
@@ -323,10 +347,16 @@ impl RequestMessage {
 
     /// Reads a request from a TTLV tree.
     pub fn from_ttlv(item: Ttlv) -> Result<Self, Error> {
-        let (header, batch_items) = read_message(item, Tag::REQUEST_MESSAGE, Tag::REQUEST_HEADER, |h: &RequestHeader| {
-            h.protocol_version.ctx()
-        })?;
-        Ok(RequestMessage { header, batch_items })
+        let (header, batch_items) = read_message(
+            item,
+            Tag::REQUEST_MESSAGE,
+            Tag::REQUEST_HEADER,
+            |h: &RequestHeader| h.protocol_version.ctx(),
+        )?;
+        Ok(RequestMessage {
+            header,
+            batch_items,
+        })
     }
 
     /// Writes the request as a TTLV tree in the shapes of its protocol version.
@@ -408,7 +438,12 @@ impl ResponseBatchItem {
     }
 
     /// A failed result.
-    pub fn failure(operation: Option<Operation>, id: Option<Bytes>, reason: ResultReason, message: String) -> Self {
+    pub fn failure(
+        operation: Option<Operation>,
+        id: Option<Bytes>,
+        reason: ResultReason,
+        message: String,
+    ) -> Self {
         ResponseBatchItem {
             operation,
             unique_batch_item_id: id,
@@ -430,7 +465,8 @@ impl FromTtlv for ResponseBatchItem {
         let result_status = Field::take(&mut r, Tag::RESULT_STATUS, ctx)?;
         let result_reason = Field::take(&mut r, Tag::RESULT_REASON, ctx)?;
         let result_message = Field::take(&mut r, Tag::RESULT_MESSAGE, ctx)?;
-        let asynchronous_correlation_value = Field::take(&mut r, Tag::ASYNCHRONOUS_CORRELATION_VALUE, ctx)?;
+        let asynchronous_correlation_value =
+            Field::take(&mut r, Tag::ASYNCHRONOUS_CORRELATION_VALUE, ctx)?;
         let raw: Option<Ttlv> = Field::take(&mut r, Tag::RESPONSE_PAYLOAD, ctx)?;
         let message_extension = Field::take(&mut r, Tag::MESSAGE_EXTENSION, ctx)?;
         r.finish()?;
@@ -456,15 +492,18 @@ impl ToTtlv for ResponseBatchItem {
     fn to_ttlv(self, tag: Tag, ctx: &Ctx) -> Ttlv {
         let mut c = Vec::with_capacity(5);
         self.operation.put(Tag::OPERATION, &mut c, ctx);
-        self.unique_batch_item_id.put(Tag::UNIQUE_BATCH_ITEM_ID, &mut c, ctx);
+        self.unique_batch_item_id
+            .put(Tag::UNIQUE_BATCH_ITEM_ID, &mut c, ctx);
         self.result_status.put(Tag::RESULT_STATUS, &mut c, ctx);
         self.result_reason.put(Tag::RESULT_REASON, &mut c, ctx);
         self.result_message.put(Tag::RESULT_MESSAGE, &mut c, ctx);
-        self.asynchronous_correlation_value.put(Tag::ASYNCHRONOUS_CORRELATION_VALUE, &mut c, ctx);
+        self.asynchronous_correlation_value
+            .put(Tag::ASYNCHRONOUS_CORRELATION_VALUE, &mut c, ctx);
         if let Some(p) = self.payload {
             c.push(p.write(ctx));
         }
-        self.message_extension.put(Tag::MESSAGE_EXTENSION, &mut c, ctx);
+        self.message_extension
+            .put(Tag::MESSAGE_EXTENSION, &mut c, ctx);
         Ttlv::structure(tag, c)
     }
 }
@@ -486,11 +525,16 @@ impl ResponseMessage {
 
     /// Reads a response from a TTLV tree.
     pub fn from_ttlv(item: Ttlv) -> Result<Self, Error> {
-        let (header, batch_items) =
-            read_message(item, Tag::RESPONSE_MESSAGE, Tag::RESPONSE_HEADER, |h: &ResponseHeader| {
-                h.protocol_version.ctx()
-            })?;
-        Ok(ResponseMessage { header, batch_items })
+        let (header, batch_items) = read_message(
+            item,
+            Tag::RESPONSE_MESSAGE,
+            Tag::RESPONSE_HEADER,
+            |h: &ResponseHeader| h.protocol_version.ctx(),
+        )?;
+        Ok(ResponseMessage {
+            header,
+            batch_items,
+        })
     }
 
     /// Writes the response as a TTLV tree in the shapes of its protocol version.

@@ -231,7 +231,10 @@ impl KeyBlock {
     /// The raw key bytes of an unwrapped byte-string key.
     pub fn key_bytes(&self) -> Option<&Bytes> {
         match &self.key_value {
-            Some(KeyValue::Plain(PlainKeyValue { key_material: KeyMaterial::Bytes(b), .. })) => Some(b),
+            Some(KeyValue::Plain(PlainKeyValue {
+                key_material: KeyMaterial::Bytes(b),
+                ..
+            })) => Some(b),
             _ => None,
         }
     }
@@ -461,7 +464,10 @@ impl Field for Object {
     fn take(r: &mut StructReader, _tag: Tag, ctx: &Ctx) -> Result<Self, Error> {
         match <Option<Object> as Field>::take(r, _tag, ctx)? {
             Some(o) => Ok(o),
-            None => Err(Error::Missing { parent: r.parent(), tag: Tag::SYMMETRIC_KEY }),
+            None => Err(Error::Missing {
+                parent: r.parent(),
+                tag: Tag::SYMMETRIC_KEY,
+            }),
         }
     }
     fn put(self, _tag: Tag, out: &mut Vec<Ttlv>, ctx: &Ctx) {

@@ -291,7 +291,10 @@ pub(crate) fn parse_hex_u32(text: &str) -> Option<u32> {
 /// Formats a Date-Time (seconds since the epoch) as RFC 3339 in UTC (`2012-04-05T11:21:44+00:00`).
 pub fn format_date_time(secs: i64) -> String {
     // RFC 3339 has four-digit years only: other instants are written in hex.
-    match time::OffsetDateTime::from_unix_timestamp(secs).ok().filter(|t| (0..=9999).contains(&t.year())) {
+    match time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .filter(|t| (0..=9999).contains(&t.year()))
+    {
         Some(t) => t
             .format(&time::format_description::well_known::Rfc3339)
             .map(|s| s.replace('Z', "+00:00"))
@@ -389,6 +392,10 @@ mod tests {
         assert!(format_date_time(i64::MAX).starts_with("0x"));
         // negative years have no RFC 3339 form: hex, and it parses back
         let t = format_date_time(-300_000_000_000);
-        assert_eq!(parse_date_time_nanos(&t), Some(-300_000_000_000 * 1_000_000_000), "{t}");
+        assert_eq!(
+            parse_date_time_nanos(&t),
+            Some(-300_000_000_000 * 1_000_000_000),
+            "{t}"
+        );
     }
 }

@@ -32,7 +32,13 @@ fn request(major: i32, minor: i32, op: Operation, payload: Vec<Ttlv>, extra: Vec
         Ttlv::structure(Tag::REQUEST_PAYLOAD, payload),
     ];
     item.extend(extra);
-    Ttlv::structure(Tag::REQUEST_MESSAGE, vec![header(major, minor, 1), Ttlv::structure(Tag::BATCH_ITEM, item)])
+    Ttlv::structure(
+        Tag::REQUEST_MESSAGE,
+        vec![
+            header(major, minor, 1),
+            Ttlv::structure(Tag::BATCH_ITEM, item),
+        ],
+    )
 }
 
 fn round_trip(tree: &Ttlv) -> RequestMessage {
@@ -49,7 +55,10 @@ fn extension_attributes_in_2x_attributes_are_kept() {
         1,
         Operation::CREATE,
         vec![
-            Ttlv::new(Tag::OBJECT_TYPE, Value::Enumeration(ObjectType::SYMMETRIC_KEY.0)),
+            Ttlv::new(
+                Tag::OBJECT_TYPE,
+                Value::Enumeration(ObjectType::SYMMETRIC_KEY.0),
+            ),
             Ttlv::structure(
                 Tag::ATTRIBUTES,
                 vec![
@@ -72,10 +81,21 @@ fn extension_attributes_in_2x_attributes_are_kept() {
         vec![],
     );
     let m = round_trip(&tree);
-    let RequestPayload::Create(c) = &m.batch_items[0].payload else { panic!() };
-    assert_eq!(c.attributes.get_std(Tag(0x540001)), Some(&Value::LongInteger(42)));
-    let vendor = AttributeName::Vendor { vendor: "acme".into(), name: "rack".into() };
-    assert!(matches!(c.attributes.get(&vendor), Some(Value::Structure(_))));
+    let RequestPayload::Create(c) = &m.batch_items[0].payload else {
+        panic!()
+    };
+    assert_eq!(
+        c.attributes.get_std(Tag(0x540001)),
+        Some(&Value::LongInteger(42))
+    );
+    let vendor = AttributeName::Vendor {
+        vendor: "acme".into(),
+        name: "rack".into(),
+    };
+    assert!(matches!(
+        c.attributes.get(&vendor),
+        Some(Value::Structure(_))
+    ));
 }
 
 #[test]
@@ -88,7 +108,10 @@ fn custom_1x_attributes_of_any_type_are_kept() {
         Value::DateTime(1_700_000_000),
         Value::Interval(60),
         Value::Enumeration(0x8000_0001),
-        Value::Structure(vec![Ttlv::new(Tag(0x540003), Value::TextString("deep".into()))]),
+        Value::Structure(vec![Ttlv::new(
+            Tag(0x540003),
+            Value::TextString("deep".into()),
+        )]),
     ] {
         let attr = Ttlv::structure(
             Tag::ATTRIBUTE,
@@ -101,13 +124,24 @@ fn custom_1x_attributes_of_any_type_are_kept() {
             1,
             1,
             Operation::ADD_ATTRIBUTE,
-            vec![Ttlv::new(Tag::UNIQUE_IDENTIFIER, Value::TextString("1".into())), attr],
+            vec![
+                Ttlv::new(Tag::UNIQUE_IDENTIFIER, Value::TextString("1".into())),
+                attr,
+            ],
             vec![],
         );
         let m = round_trip(&tree);
-        let RequestPayload::AddAttribute(a) = &m.batch_items[0].payload else { panic!() };
+        let RequestPayload::AddAttribute(a) = &m.batch_items[0].payload else {
+            panic!()
+        };
         assert_eq!(a.attribute.0.value, value);
-        assert_eq!(a.attribute.0.name, AttributeName::Vendor { vendor: "y".into(), name: "Anything".into() });
+        assert_eq!(
+            a.attribute.0.name,
+            AttributeName::Vendor {
+                vendor: "y".into(),
+                name: "Anything".into()
+            }
+        );
     }
 }
 
@@ -118,7 +152,10 @@ fn message_extension_is_kept() {
         vec![
             Ttlv::new(Tag::VENDOR_IDENTIFICATION, Value::TextString("acme".into())),
             Ttlv::new(Tag::CRITICALITY_INDICATOR, Value::Boolean(false)),
-            Ttlv::structure(Tag::VENDOR_EXTENSION, vec![Ttlv::new(Tag(0x540010), Value::Integer(7))]),
+            Ttlv::structure(
+                Tag::VENDOR_EXTENSION,
+                vec![Ttlv::new(Tag(0x540010), Value::Integer(7))],
+            ),
         ],
     );
     let tree = request(1, 4, Operation::DISCOVER_VERSIONS, vec![], vec![ext]);
@@ -130,7 +167,13 @@ fn message_extension_is_kept() {
 
 #[test]
 fn unknown_operation_keeps_its_payload() {
-    let tree = request(2, 1, Operation(0x8000_0010), vec![Ttlv::new(Tag(0x540001), Value::Integer(1))], vec![]);
+    let tree = request(
+        2,
+        1,
+        Operation(0x8000_0010),
+        vec![Ttlv::new(Tag(0x540001), Value::Integer(1))],
+        vec![],
+    );
     let m = round_trip(&tree);
     assert!(matches!(m.batch_items[0].payload, RequestPayload::Other(_)));
 }
@@ -148,8 +191,17 @@ fn unknown_tag_elsewhere_is_named() {
         vec![],
     );
     let e = RequestMessage::from_ttlv(tree).unwrap_err();
-    assert_eq!(e, Error::Unexpected { parent: Tag::REQUEST_PAYLOAD, tag: Tag(0x540001) });
-    assert_eq!(e.to_string(), "Request Payload (0x420079): unexpected 0x540001");
+    assert_eq!(
+        e,
+        Error::Unexpected {
+            parent: Tag::REQUEST_PAYLOAD,
+            tag: Tag(0x540001)
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "Request Payload (0x420079): unexpected 0x540001"
+    );
 
     // an unknown tag in the header
     let mut tree = request(1, 1, Operation::DISCOVER_VERSIONS, vec![], vec![]);
@@ -165,13 +217,28 @@ fn unknown_tag_elsewhere_is_named() {
 #[test]
 fn typed_errors_name_structure_and_tag() {
     // Unique Identifier as an Integer
-    let tree = request(1, 1, Operation::GET, vec![Ttlv::new(Tag::UNIQUE_IDENTIFIER, Value::Integer(1))], vec![]);
+    let tree = request(
+        1,
+        1,
+        Operation::GET,
+        vec![Ttlv::new(Tag::UNIQUE_IDENTIFIER, Value::Integer(1))],
+        vec![],
+    );
     let e = RequestMessage::from_ttlv(tree).unwrap_err();
-    assert_eq!(e.to_string(), "Unique Identifier (0x420094): expected TextString, found Integer");
+    assert_eq!(
+        e.to_string(),
+        "Unique Identifier (0x420094): expected TextString, found Integer"
+    );
     // Create without its Object Type
     let tree = request(1, 1, Operation::CREATE, vec![], vec![]);
     let e = RequestMessage::from_ttlv(tree).unwrap_err();
-    assert_eq!(e, Error::Missing { parent: Tag::REQUEST_PAYLOAD, tag: Tag::OBJECT_TYPE });
+    assert_eq!(
+        e,
+        Error::Missing {
+            parent: Tag::REQUEST_PAYLOAD,
+            tag: Tag::OBJECT_TYPE
+        }
+    );
     // A response where a request is expected
     let tree = Ttlv::structure(Tag::RESPONSE_MESSAGE, vec![]);
     assert!(RequestMessage::from_ttlv(tree).is_err());
@@ -179,7 +246,10 @@ fn typed_errors_name_structure_and_tag() {
     let tree = Ttlv::structure(Tag::REQUEST_MESSAGE, vec![]);
     assert_eq!(
         RequestMessage::from_ttlv(tree).unwrap_err(),
-        Error::Missing { parent: Tag::REQUEST_MESSAGE, tag: Tag::REQUEST_HEADER }
+        Error::Missing {
+            parent: Tag::REQUEST_MESSAGE,
+            tag: Tag::REQUEST_HEADER
+        }
     );
 }
 
@@ -188,5 +258,9 @@ fn a_length_of_4_gib_allocates_nothing_and_is_reported() {
     // Request Message claiming 0xFFFFFFFF bytes, followed by 8 bytes.
     let bytes = hex::decode("42007801FFFFFFFF0000000000000000").unwrap();
     let e = RequestMessage::decode(&bytes, &Limits::default()).unwrap_err();
-    assert!(e.to_string().starts_with("at offset 0, tag Request Message (0x420078): truncated"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("at offset 0, tag Request Message (0x420078): truncated"),
+        "{e}"
+    );
 }

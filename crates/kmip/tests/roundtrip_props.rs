@@ -12,7 +12,10 @@ use kmip::{json, xml, Bytes, Tag, Ttlv, Value};
 use proptest::prelude::*;
 
 fn limits() -> Limits {
-    Limits { max_message_size: 1 << 20, max_depth: 16 }
+    Limits {
+        max_message_size: 1 << 20,
+        max_depth: 16,
+    }
 }
 
 /// Tags: specification tags (some with enumerations or masks) and extension tags.
@@ -41,7 +44,8 @@ fn primitive() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Boolean),
         // XML 1.0 cannot carry control characters, so the shared property uses printable text.
         "\\PC{0,20}".prop_map(Value::TextString),
-        proptest::collection::vec(any::<u8>(), 0..40).prop_map(|v| Value::ByteString(Bytes::new(v))),
+        proptest::collection::vec(any::<u8>(), 0..40)
+            .prop_map(|v| Value::ByteString(Bytes::new(v))),
         any::<i64>().prop_map(Value::DateTime),
         any::<u32>().prop_map(Value::Interval),
         any::<i64>().prop_map(Value::DateTimeExtended),
@@ -59,18 +63,30 @@ fn all_encodings(item: &Ttlv) {
     let bytes = binary::encode(item);
     assert_eq!(&binary::decode(&bytes, &limits()).expect("binary"), item);
     let j = json::to_string(item);
-    assert_eq!(&json::from_str(&j, &limits()).unwrap_or_else(|e| panic!("{e}\n{j}")), item, "JSON\n{j}");
+    assert_eq!(
+        &json::from_str(&j, &limits()).unwrap_or_else(|e| panic!("{e}\n{j}")),
+        item,
+        "JSON\n{j}"
+    );
     let x = xml::to_string(item);
-    assert_eq!(&xml::from_str(&x, &limits()).unwrap_or_else(|e| panic!("{e}\n{x}")), item, "XML\n{x}");
+    assert_eq!(
+        &xml::from_str(&x, &limits()).unwrap_or_else(|e| panic!("{e}\n{x}")),
+        item,
+        "XML\n{x}"
+    );
 }
 
 fn version() -> impl Strategy<Value = Ctx> {
-    prop_oneof![(0i32..=4).prop_map(|m| Ctx::new(1, m)), (0i32..=1).prop_map(|m| Ctx::new(2, m))]
+    prop_oneof![
+        (0i32..=4).prop_map(|m| Ctx::new(1, m)),
+        (0i32..=1).prop_map(|m| Ctx::new(2, m))
+    ]
 }
 
 fn standard_attribute() -> impl Strategy<Value = Attribute> {
     prop_oneof![
-        any::<u32>().prop_map(|v| Attribute::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(v))),
+        any::<u32>()
+            .prop_map(|v| Attribute::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(v))),
         any::<i32>().prop_map(|v| Attribute::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(v))),
         any::<i32>().prop_map(|v| Attribute::new(Tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(v))),
         any::<i64>().prop_map(|v| Attribute::new(Tag::ACTIVATION_DATE, Value::DateTime(v))),
@@ -86,43 +102,70 @@ fn standard_attribute() -> impl Strategy<Value = Attribute> {
 }
 
 fn custom_attribute() -> impl Strategy<Value = Attribute> {
-    (prop_oneof![Just("x"), Just("y")], "[A-Za-z_]{1,12}", primitive()).prop_map(|(v, n, value)| Attribute {
-        name: AttributeName::Vendor { vendor: v.into(), name: n },
-        index: None,
-        value,
-    })
+    (
+        prop_oneof![Just("x"), Just("y")],
+        "[A-Za-z_]{1,12}",
+        primitive(),
+    )
+        .prop_map(|(v, n, value)| Attribute {
+            name: AttributeName::Vendor {
+                vendor: v.into(),
+                name: n,
+            },
+            index: None,
+            value,
+        })
 }
 
 fn attributes() -> impl Strategy<Value = Attributes> {
-    proptest::collection::vec(prop_oneof![standard_attribute(), custom_attribute()], 0..6).prop_map(Attributes::new)
+    proptest::collection::vec(prop_oneof![standard_attribute(), custom_attribute()], 0..6)
+        .prop_map(Attributes::new)
 }
 
 fn payload() -> impl Strategy<Value = (Operation, RequestPayload)> {
     prop_oneof![
-        Just((Operation::DISCOVER_VERSIONS, RequestPayload::DiscoverVersions(DiscoverVersionsRequest {
-            protocol_version: vec![ProtocolVersion::new(1, 1)]
-        }))),
-        attributes().prop_map(|a| (Operation::CREATE, RequestPayload::Create(CreateRequest {
-            object_type: ObjectType::SYMMETRIC_KEY,
-            attributes: a,
-            protection_storage_masks: None,
-        }))),
-        (proptest::option::of("[0-9a-f-]{1,36}"), proptest::collection::vec(custom_attribute(), 0..3)).prop_map(
-            |(uid, refs)| (Operation::GET_ATTRIBUTES, RequestPayload::GetAttributes(GetAttributesRequest {
-                unique_identifier: uid,
-                attribute_reference: refs
-                    .into_iter()
-                    .map(|a| AttributeReference(a.name))
-                    .chain([AttributeReference(AttributeName::Standard(Tag::STATE))])
-                    .collect(),
-            }))
-        ),
-        ("[0-9]{1,4}", custom_attribute()).prop_map(|(uid, a)| (Operation::ADD_ATTRIBUTE, RequestPayload::AddAttribute(
-            AddAttributeRequest { unique_identifier: Some(uid), attribute: Wrapped(a) }
-        ))),
-        proptest::option::of("[0-9]{1,4}").prop_map(|u| (Operation::ACTIVATE, RequestPayload::Activate(
-            ActivateRequest { unique_identifier: u }
-        ))),
+        Just((
+            Operation::DISCOVER_VERSIONS,
+            RequestPayload::DiscoverVersions(DiscoverVersionsRequest {
+                protocol_version: vec![ProtocolVersion::new(1, 1)]
+            })
+        )),
+        attributes().prop_map(|a| (
+            Operation::CREATE,
+            RequestPayload::Create(CreateRequest {
+                object_type: ObjectType::SYMMETRIC_KEY,
+                attributes: a,
+                protection_storage_masks: None,
+            })
+        )),
+        (
+            proptest::option::of("[0-9a-f-]{1,36}"),
+            proptest::collection::vec(custom_attribute(), 0..3)
+        )
+            .prop_map(|(uid, refs)| (
+                Operation::GET_ATTRIBUTES,
+                RequestPayload::GetAttributes(GetAttributesRequest {
+                    unique_identifier: uid,
+                    attribute_reference: refs
+                        .into_iter()
+                        .map(|a| AttributeReference(a.name))
+                        .chain([AttributeReference(AttributeName::Standard(Tag::STATE))])
+                        .collect(),
+                })
+            )),
+        ("[0-9]{1,4}", custom_attribute()).prop_map(|(uid, a)| (
+            Operation::ADD_ATTRIBUTE,
+            RequestPayload::AddAttribute(AddAttributeRequest {
+                unique_identifier: Some(uid),
+                attribute: Wrapped(a)
+            })
+        )),
+        proptest::option::of("[0-9]{1,4}").prop_map(|u| (
+            Operation::ACTIVATE,
+            RequestPayload::Activate(ActivateRequest {
+                unique_identifier: u
+            })
+        )),
     ]
 }
 
@@ -132,7 +175,13 @@ fn request() -> impl Strategy<Value = RequestMessage> {
         proptest::option::of(("[a-z0-9-]{1,36}", "\\PC{0,16}")),
         proptest::option::of(any::<i32>()),
         proptest::option::of(any::<i64>()),
-        proptest::collection::vec((payload(), proptest::option::of(proptest::collection::vec(any::<u8>(), 1..9))), 1..4),
+        proptest::collection::vec(
+            (
+                payload(),
+                proptest::option::of(proptest::collection::vec(any::<u8>(), 1..9)),
+            ),
+            1..4,
+        ),
     )
         .prop_map(|(ctx, cred, max, ts, items)| RequestMessage {
             header: RequestHeader {

@@ -13,7 +13,10 @@ use kmip::typed::{Ctx, DateTime};
 use kmip::{Bytes, Tag, Value};
 
 fn interop_doc() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/interop/vsphere-kmip.md");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/interop/vsphere-kmip.md"
+    );
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
 }
 
@@ -68,14 +71,21 @@ fn every_capture_round_trips_byte_for_byte() {
             Ok(t) => t,
             Err(e) => panic!("{title} {kind}: {e}"),
         };
-        assert_eq!(&binary::encode(&tree), bytes, "{title} {kind}: tree re-encodes");
+        assert_eq!(
+            &binary::encode(&tree),
+            bytes,
+            "{title} {kind}: tree re-encodes"
+        );
         let again = if *kind == "Request" {
             RequestMessage::from_ttlv(tree).map(|m| m.encode())
         } else {
             ResponseMessage::from_ttlv(tree).map(|m| m.encode())
         };
         match again {
-            Ok(b) => assert_eq!(&b, bytes, "{title} {kind}: typed message re-encodes byte for byte"),
+            Ok(b) => assert_eq!(
+                &b, bytes,
+                "{title} {kind}: typed message re-encodes byte for byte"
+            ),
             Err(e) => panic!("{title} {kind}: typed decode failed: {e}"),
         }
     }
@@ -90,71 +100,130 @@ fn discover_versions_without_and_with_batch_id() {
     let item = &m.batch_items[0];
     assert_eq!(item.operation, Operation::DISCOVER_VERSIONS);
     assert_eq!(item.unique_batch_item_id, None);
-    assert_eq!(item.payload, RequestPayload::DiscoverVersions(DiscoverVersionsRequest::default()));
+    assert_eq!(
+        item.payload,
+        RequestPayload::DiscoverVersions(DiscoverVersionsRequest::default())
+    );
 
     let r = resp(&find("A1.", "Response"));
-    let Some(ResponsePayload::DiscoverVersions(dv)) = &r.batch_items[0].payload else { panic!("{r:?}") };
+    let Some(ResponsePayload::DiscoverVersions(dv)) = &r.batch_items[0].payload else {
+        panic!("{r:?}")
+    };
     assert!(dv.protocol_version.contains(&ProtocolVersion::new(1, 1)));
     assert_eq!(dv.protocol_version[0], ProtocolVersion::new(2, 0));
 
     let m = req(&find("A2.", "Request"));
-    assert_eq!(m.batch_items[0].unique_batch_item_id, Some(Bytes::from(&b"QLKC\x01\0\0\0"[..])));
+    assert_eq!(
+        m.batch_items[0].unique_batch_item_id,
+        Some(Bytes::from(&b"QLKC\x01\0\0\0"[..]))
+    );
 }
 
 #[test]
 fn query_server_information() {
     let m = req(&find("A3.", "Request"));
-    let RequestPayload::Query(q) = &m.batch_items[0].payload else { panic!() };
-    assert_eq!(q.query_function, vec![QueryFunction::QUERY_SERVER_INFORMATION]);
+    let RequestPayload::Query(q) = &m.batch_items[0].payload else {
+        panic!()
+    };
+    assert_eq!(
+        q.query_function,
+        vec![QueryFunction::QUERY_SERVER_INFORMATION]
+    );
     let r = resp(&find("A3.", "Response"));
-    let Some(ResponsePayload::Query(q)) = &r.batch_items[0].payload else { panic!() };
-    assert_eq!(q.vendor_identification.as_deref(), Some("PyKMIP 0.11.0.dev1 Software Server"));
+    let Some(ResponsePayload::Query(q)) = &r.batch_items[0].payload else {
+        panic!()
+    };
+    assert_eq!(
+        q.vendor_identification.as_deref(),
+        Some("PyKMIP 0.11.0.dev1 Software Server")
+    );
 }
 
 #[test]
 fn create_aes_256() {
     let m = req(&find("A4.", "Request"));
-    let RequestPayload::Create(c) = &m.batch_items[0].payload else { panic!() };
+    let RequestPayload::Create(c) = &m.batch_items[0].payload else {
+        panic!()
+    };
     assert_eq!(c.object_type, ObjectType::SYMMETRIC_KEY);
-    assert_eq!(c.attributes.cryptographic_algorithm(), Some(CryptographicAlgorithm::AES));
+    assert_eq!(
+        c.attributes.cryptographic_algorithm(),
+        Some(CryptographicAlgorithm::AES)
+    );
     assert_eq!(c.attributes.cryptographic_length(), Some(256));
     let mask = c.attributes.cryptographic_usage_mask().unwrap();
     assert!(mask.contains(CryptographicUsageMask::ENCRYPT | CryptographicUsageMask::DECRYPT));
     let r = resp(&find("A4.", "Response"));
     assert_eq!(r.header.time_stamp, DateTime(0x67ee6147));
-    let Some(ResponsePayload::Create(c)) = &r.batch_items[0].payload else { panic!() };
+    let Some(ResponsePayload::Create(c)) = &r.batch_items[0].payload else {
+        panic!()
+    };
     assert_eq!(c.unique_identifier, "1");
 }
 
 #[test]
 fn get_attributes_of_custom_and_state() {
     let m = req(&find("A5.", "Request"));
-    let RequestPayload::GetAttributes(g) = &m.batch_items[0].payload else { panic!() };
+    let RequestPayload::GetAttributes(g) = &m.batch_items[0].payload else {
+        panic!()
+    };
     assert_eq!(g.unique_identifier.as_deref(), Some("1"));
     assert_eq!(
         g.attribute_reference,
-        vec![AttributeReference(AttributeName::Vendor { vendor: "x".into(), name: "Product_Version".into() })]
+        vec![AttributeReference(AttributeName::Vendor {
+            vendor: "x".into(),
+            name: "Product_Version".into()
+        })]
     );
     let r = resp(&find("A5.", "Response"));
-    let Some(ResponsePayload::GetAttributes(g)) = &r.batch_items[0].payload else { panic!() };
-    assert_eq!(g.attributes.0, None, "absent attribute: success with the UID only");
+    let Some(ResponsePayload::GetAttributes(g)) = &r.batch_items[0].payload else {
+        panic!()
+    };
+    assert_eq!(
+        g.attributes.0, None,
+        "absent attribute: success with the UID only"
+    );
 
     let r = resp(&find("A10.", "Response"));
-    let Some(ResponsePayload::GetAttributes(g)) = &r.batch_items[0].payload else { panic!() };
-    assert_eq!(g.attributes.0.as_ref().unwrap().state(), Some(State::PRE_ACTIVE));
+    let Some(ResponsePayload::GetAttributes(g)) = &r.batch_items[0].payload else {
+        panic!()
+    };
+    assert_eq!(
+        g.attributes.0.as_ref().unwrap().state(),
+        Some(State::PRE_ACTIVE)
+    );
 }
 
 #[test]
 fn add_attribute_batch_of_three() {
     for (section, expect) in [
-        ("A8.", [("x-Product_Version", "7.0.3 build-19480866"), ("x-Vendor", "VMware, Inc."), ("x-Product", "VMware vSphere")]),
-        ("A16.", [("x-Identifier", "4226f566-3ed5-1c8f-cda3-b0b037b6dc97"), ("x-Component", "Virtual Machine"), ("x-Name", "test01")]),
+        (
+            "A8.",
+            [
+                ("x-Product_Version", "7.0.3 build-19480866"),
+                ("x-Vendor", "VMware, Inc."),
+                ("x-Product", "VMware vSphere"),
+            ],
+        ),
+        (
+            "A16.",
+            [
+                ("x-Identifier", "4226f566-3ed5-1c8f-cda3-b0b037b6dc97"),
+                ("x-Component", "Virtual Machine"),
+                ("x-Name", "test01"),
+            ],
+        ),
     ] {
         let m = req(&find(section, "Request"));
         assert_eq!(m.header.batch_count, 3);
         for (i, (item, (name, value))) in m.batch_items.iter().zip(expect).enumerate() {
-            assert_eq!(item.unique_batch_item_id.as_ref().unwrap().as_slice(), &[b'Q', b'L', b'K', b'C', i as u8 + 1, 0, 0, 0]);
-            let RequestPayload::AddAttribute(a) = &item.payload else { panic!() };
+            assert_eq!(
+                item.unique_batch_item_id.as_ref().unwrap().as_slice(),
+                &[b'Q', b'L', b'K', b'C', i as u8 + 1, 0, 0, 0]
+            );
+            let RequestPayload::AddAttribute(a) = &item.payload else {
+                panic!()
+            };
             assert_eq!(a.attribute.0.name, AttributeName::from_v1(name));
             assert_eq!(a.attribute.0.value, Value::TextString(value.into()));
         }
@@ -171,22 +240,41 @@ fn add_attribute_batch_of_three() {
 #[test]
 fn get_returns_raw_aes_key() {
     let r = resp(&find("A9.", "Response"));
-    let Some(ResponsePayload::Get(g)) = &r.batch_items[0].payload else { panic!() };
+    let Some(ResponsePayload::Get(g)) = &r.batch_items[0].payload else {
+        panic!()
+    };
     assert_eq!(g.unique_identifier, "2");
-    let Object::SymmetricKey(k) = &g.object else { panic!() };
+    let Object::SymmetricKey(k) = &g.object else {
+        panic!()
+    };
     assert_eq!(k.key_block.key_format_type, KeyFormatType::RAW);
-    assert_eq!(k.key_block.cryptographic_algorithm, Some(CryptographicAlgorithm::AES));
+    assert_eq!(
+        k.key_block.cryptographic_algorithm,
+        Some(CryptographicAlgorithm::AES)
+    );
     assert_eq!(k.key_block.cryptographic_length, Some(256));
-    let Some(KeyValue::Plain(p)) = &k.key_block.key_value else { panic!() };
-    let KeyMaterial::Bytes(b) = &p.key_material else { panic!() };
+    let Some(KeyValue::Plain(p)) = &k.key_block.key_value else {
+        panic!()
+    };
+    let KeyMaterial::Bytes(b) = &p.key_material else {
+        panic!()
+    };
     assert_eq!(b.len(), 32);
-    assert!(!format!("{g:?}").contains("1c5d9de2"), "key material never in Debug output");
+    assert!(
+        !format!("{g:?}").contains("1c5d9de2"),
+        "key material never in Debug output"
+    );
 }
 
 #[test]
 fn activate() {
     let m = req(&find("A11.", "Request"));
-    assert_eq!(m.batch_items[0].payload, RequestPayload::Activate(ActivateRequest { unique_identifier: Some("2".into()) }));
+    assert_eq!(
+        m.batch_items[0].payload,
+        RequestPayload::Activate(ActivateRequest {
+            unique_identifier: Some("2".into())
+        })
+    );
 }
 
 /// Appendix B: vCenter 8.0.1 with password protection, rebuilt from the decoded transcript.
@@ -212,9 +300,18 @@ fn vcenter8_credentials_and_shapes() {
             payload: RequestPayload::Create(CreateRequest {
                 object_type: ObjectType::SYMMETRIC_KEY,
                 attributes: kmip::attributes::Attributes::new(vec![
-                    kmip::attributes::Attribute::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(3)),
-                    kmip::attributes::Attribute::new(Tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(12)),
-                    kmip::attributes::Attribute::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+                    kmip::attributes::Attribute::new(
+                        Tag::CRYPTOGRAPHIC_ALGORITHM,
+                        Value::Enumeration(3),
+                    ),
+                    kmip::attributes::Attribute::new(
+                        Tag::CRYPTOGRAPHIC_USAGE_MASK,
+                        Value::Integer(12),
+                    ),
+                    kmip::attributes::Attribute::new(
+                        Tag::CRYPTOGRAPHIC_LENGTH,
+                        Value::Integer(256),
+                    ),
                 ]),
                 protection_storage_masks: None,
             }),
@@ -225,10 +322,16 @@ fn vcenter8_credentials_and_shapes() {
     // Lengths from the transcript: message 376, header 128, authentication 64, batch item 232.
     assert_eq!(bytes.len(), 376 + 8);
     let tree = binary::decode(&bytes, &Limits::default()).unwrap();
-    assert_eq!(binary::encode(tree.child(Tag::REQUEST_HEADER).unwrap()).len(), 128 + 8);
+    assert_eq!(
+        binary::encode(tree.child(Tag::REQUEST_HEADER).unwrap()).len(),
+        128 + 8
+    );
     let back = RequestMessage::decode(&bytes, &Limits::default()).unwrap();
     assert_eq!(back, create);
     let cred = &back.header.authentication.as_ref().unwrap().credential[0];
-    assert!(!format!("{cred:?}").contains("password\""), "password redacted in Debug: {cred:?}");
+    assert!(
+        !format!("{cred:?}").contains("password\""),
+        "password redacted in Debug: {cred:?}"
+    );
     let _ = ctx;
 }
