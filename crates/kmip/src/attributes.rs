@@ -24,8 +24,10 @@ pub enum AttributeName {
 
 impl AttributeName {
     /// Reads a KMIP 1.x Attribute Name (`Cryptographic Usage Mask`, `x-Product`).
+    /// A name before the first `-` is the vendor; a leading `-` marks a name
+    /// without vendor that would otherwise read as something else.
     pub fn from_v1(text: &str) -> Self {
-        if let Some(tag) = tables::tag_by_name(text) {
+        if let Some(tag) = Tag::parse(text) {
             return AttributeName::Standard(tag);
         }
         match text.split_once('-') {
@@ -40,14 +42,18 @@ impl AttributeName {
         }
     }
 
-    /// The KMIP 1.x Attribute Name text.
+    /// The KMIP 1.x Attribute Name text; `from_v1` reads it back as the same name.
     pub fn to_v1(&self) -> String {
         match self {
             AttributeName::Standard(tag) => match tag.spec_name() {
                 Some(n) => n.to_string(),
                 None => format!("0x{:06X}", tag.0),
             },
-            AttributeName::Vendor { vendor, name } if vendor.is_empty() => name.clone(),
+            AttributeName::Vendor { vendor, name }
+                if vendor.is_empty() && !name.contains('-') && Tag::parse(name).is_none() =>
+            {
+                name.clone()
+            }
             AttributeName::Vendor { vendor, name } => format!("{vendor}-{name}"),
         }
     }
@@ -161,6 +167,14 @@ impl ToTtlv for Attribute {
             return Ttlv::structure(Tag::ATTRIBUTE, c);
         }
         match self.name {
+            // An `Attribute` item is a container, never an attribute value: keep the name/value form.
+            AttributeName::Standard(Tag::ATTRIBUTE) => Ttlv::structure(
+                Tag::ATTRIBUTE,
+                vec![
+                    Ttlv::new(Tag::ATTRIBUTE_NAME, Value::TextString(self.name.to_v1())),
+                    Ttlv::new(Tag::ATTRIBUTE_VALUE, self.value),
+                ],
+            ),
             AttributeName::Standard(tag) => Ttlv::new(tag, self.value),
             AttributeName::Vendor { vendor, name } => Ttlv::structure(
                 Tag::ATTRIBUTE,
