@@ -6,7 +6,7 @@
 //! Identification `x` and Attribute Name `Name` (KMIP 2.1 section 4.60).
 
 use crate::typed::{Ctx, Field, FromTtlv, StructReader, ToTtlv};
-use crate::{tables, Error, ItemType, Tag, Ttlv, Value};
+use crate::{Error, ItemType, Tag, Ttlv, Value};
 
 /// Which attribute: one the specification defines (by its tag) or a vendor's.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
