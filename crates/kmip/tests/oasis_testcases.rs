@@ -1,8 +1,14 @@
 //! Every message of the OASIS KMIP 1.4 profile test cases (XML encoding) survives
-//! XML → TTLV → binary → TTLV → XML → TTLV and TTLV → JSON → TTLV unchanged.
+//! XML → TTLV → binary → TTLV → XML → TTLV and TTLV → JSON → TTLV unchanged, and
+//! reads into a typed `RequestMessage` / `ResponseMessage` that writes back to the
+//! very same tree, with no modelled operation left as an untyped payload.
 
 use kmip::binary::{self, Limits};
+use kmip::enums::Operation;
+use kmip::messages::{RequestMessage, ResponseMessage};
+use kmip::payloads::{RequestPayload, ResponsePayload};
 use kmip::{json, xml, Tag, Ttlv, Value};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const TESTCASES: &str = concat!(
@@ -325,4 +331,108 @@ fn xml_output_matches_the_test_case_text() {
         compared += 1;
     }
     assert_eq!(compared, files.len());
+}
+
+/// The operations this crate gives typed payloads: none of them may stay `Other`.
+fn modelled(op: Operation) -> bool {
+    RequestPayload::read(
+        op,
+        kmip::Ttlv::structure(Tag::REQUEST_PAYLOAD, vec![]),
+        &Default::default(),
+    )
+    .map(|p| p.operation().is_some())
+    .unwrap_or(true)
+}
+
+#[test]
+fn every_oasis_message_reads_typed_and_writes_back_exactly() {
+    let mut files = Vec::new();
+    xml_files(&testcase_dir(), &mut files);
+    assert!(
+        files.len() >= 70,
+        "found only {} test case files",
+        files.len()
+    );
+    let limits = Limits::default();
+    let (mut requests, mut responses) = (0usize, 0usize);
+    let mut typed: BTreeMap<String, usize> = BTreeMap::new();
+    let mut untyped: BTreeMap<String, usize> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for path in &files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = substitute(&std::fs::read_to_string(path).expect("read test case"));
+        let messages =
+            xml::from_str_all(&text, &limits).unwrap_or_else(|e| panic!("{name}: XML: {e}"));
+        assert!(!messages.is_empty(), "{name}: no messages");
+        for (i, tree) in messages.into_iter().enumerate() {
+            let tag = tree.tag;
+            let mut ops: Vec<(Operation, bool)> = Vec::new();
+            let back = match tag {
+                Tag::REQUEST_MESSAGE => {
+                    requests += 1;
+                    RequestMessage::from_ttlv(tree.clone()).map(|m| {
+                        for b in &m.batch_items {
+                            ops.push((b.operation, matches!(b.payload, RequestPayload::Other(_))));
+                        }
+                        m.to_ttlv()
+                    })
+                }
+                Tag::RESPONSE_MESSAGE => {
+                    responses += 1;
+                    ResponseMessage::from_ttlv(tree.clone()).map(|m| {
+                        for b in &m.batch_items {
+                            if let (Some(op), Some(p)) = (b.operation, &b.payload) {
+                                ops.push((op, matches!(p, ResponsePayload::Other(_))));
+                            }
+                        }
+                        m.to_ttlv()
+                    })
+                }
+                other => panic!("{name} message {i}: top-level tag {other:?}"),
+            };
+            match back {
+                Err(e) => failures.push(format!(
+                    "{name} message {i} ({tag:?}): typed read failed: {e}"
+                )),
+                Ok(t) if t != tree => failures.push(format!(
+                    "{name} message {i} ({tag:?}): typed round trip differs:\n{}\n---\n{}",
+                    xml::to_string(&tree),
+                    xml::to_string(&t)
+                )),
+                Ok(_) => {}
+            }
+            let kind = if tag == Tag::REQUEST_MESSAGE {
+                "request"
+            } else {
+                "response"
+            };
+            for (op, other) in ops {
+                let key = format!("{op:?} {kind}");
+                if other {
+                    *untyped.entry(key).or_default() += 1;
+                    if modelled(op) {
+                        failures.push(format!("{name} message {i}: {op:?} {kind} stayed untyped"));
+                    }
+                } else {
+                    *typed.entry(key).or_default() += 1;
+                }
+            }
+        }
+    }
+    println!(
+        "{} files, {requests} requests, {responses} responses",
+        files.len()
+    );
+    println!("typed payloads: {typed:?}");
+    println!("payloads left untyped (Other): {untyped:?}");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        requests >= 400 && requests == responses,
+        "{requests} requests, {responses} responses"
+    );
 }
