@@ -338,28 +338,28 @@ fn big_from_i64(v: i64) -> Bytes {
 /// Parses a Date-Time: RFC 3339 / ISO 8601, `0x` and up to 16 hex digits (seconds),
 /// or decimal seconds; fractions of a second are dropped.
 pub(crate) fn parse_date_time(text: &str) -> Result<i64, String> {
-    if let Some(m) = placeholder(text, ItemType::DateTime) {
-        return Err(m);
-    }
-    if let Some(v) = parse_hex(text, 16) {
-        return Ok(v as i64);
-    }
-    if let Ok(v) = text.parse::<i64>() {
-        return Ok(v);
-    }
-    crate::parse_date_time_nanos(text)
-        .and_then(|n| i64::try_from(n.div_euclid(1_000_000_000)).ok())
-        .ok_or_else(|| {
-            format!(
-                "`{text}` is not a DateTime (expected RFC 3339, e.g. 2012-04-05T11:21:44+00:00)"
-            )
-        })
+    parse_instant(
+        text,
+        ItemType::DateTime,
+        1_000_000_000,
+        "2012-04-05T11:21:44+00:00",
+    )
 }
 
 /// Parses a Date-Time Extended: RFC 3339 / ISO 8601 with fractions of a second,
 /// `0x` and up to 16 hex digits (microseconds), or decimal microseconds.
 pub(crate) fn parse_date_time_extended(text: &str) -> Result<i64, String> {
-    if let Some(m) = placeholder(text, ItemType::DateTimeExtended) {
+    parse_instant(
+        text,
+        ItemType::DateTimeExtended,
+        1_000,
+        "2012-04-05T11:21:44.123456+00:00",
+    )
+}
+
+/// Parses an instant as a count of units of `unit_nanos` nanoseconds since the epoch.
+fn parse_instant(text: &str, ty: ItemType, unit_nanos: i128, example: &str) -> Result<i64, String> {
+    if let Some(m) = placeholder(text, ty) {
         return Err(m);
     }
     if let Some(v) = parse_hex(text, 16) {
@@ -369,12 +369,8 @@ pub(crate) fn parse_date_time_extended(text: &str) -> Result<i64, String> {
         return Ok(v);
     }
     crate::parse_date_time_nanos(text)
-        .and_then(|n| i64::try_from(n.div_euclid(1_000)).ok())
-        .ok_or_else(|| {
-            format!(
-                "`{text}` is not a DateTimeExtended (expected RFC 3339, e.g. 2012-04-05T11:21:44.123456+00:00)"
-            )
-        })
+        .and_then(|n| i64::try_from(n.div_euclid(unit_nanos)).ok())
+        .ok_or_else(|| format!("`{text}` is not a {ty} (expected RFC 3339, e.g. {example})"))
 }
 
 /// Parses the text of a value of type `ty` (not a Structure); enumeration and mask
