@@ -100,6 +100,10 @@ struct DecodeArgs {
     /// Largest message accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_message_size)]
     max_size: usize,
+    /// Also read the message as a typed KMIP request or response, as the server
+    /// does, and say on standard error whether it is valid (exit 2 if not).
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(Args)]
@@ -183,6 +187,11 @@ fn decode(args: DecodeArgs) -> Result<(), Failure> {
         (None, words) => parse_hex(&words.join(" "))?,
     };
     let item = binary::decode(&bytes, &limits)?;
+    let summary = if args.check {
+        Some(check_typed(item.clone())?)
+    } else {
+        None
+    };
     let mut text = match args.to {
         Output::Tree => kmip::text::to_tree(&item),
         Output::Json => kmip::json::to_string(&item),
@@ -192,7 +201,48 @@ fn decode(args: DecodeArgs) -> Result<(), Failure> {
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    write_stdout(text.as_bytes())
+    write_stdout(text.as_bytes())?;
+    if let Some(summary) = summary {
+        eprintln!("{summary}");
+    }
+    Ok(())
+}
+
+/// Reads `item` as a typed request or response; a one-line summary, or the typed error.
+fn check_typed(item: kmip::Ttlv) -> Result<String, Failure> {
+    use kmip::messages::{RequestMessage, ResponseMessage};
+    let describe = |v: &kmip::messages::ProtocolVersion, kind: &str, ops: Vec<String>| {
+        format!(
+            "valid KMIP {}.{} {kind}, {} batch item(s): {}",
+            v.protocol_version_major,
+            v.protocol_version_minor,
+            ops.len(),
+            ops.join(", ")
+        )
+    };
+    match item.tag {
+        kmip::Tag::REQUEST_MESSAGE => {
+            let m = RequestMessage::from_ttlv(item)?;
+            let ops = m.batch_items.iter().map(|b| format!("{:?}", b.operation)).collect();
+            Ok(describe(&m.header.protocol_version, "request", ops))
+        }
+        kmip::Tag::RESPONSE_MESSAGE => {
+            let m = ResponseMessage::from_ttlv(item)?;
+            let ops = m
+                .batch_items
+                .iter()
+                .map(|b| match (b.operation, b.result_reason) {
+                    (Some(op), None) => format!("{op:?} {:?}", b.result_status),
+                    (op, Some(r)) => format!("{op:?} {:?} {r:?}", b.result_status),
+                    (None, None) => format!("{:?}", b.result_status),
+                })
+                .collect();
+            Ok(describe(&m.header.protocol_version, "response", ops))
+        }
+        other => Err(Failure::BadInput(format!(
+            "not a KMIP message: the top-level tag is {other}, not Request Message or Response Message"
+        ))),
+    }
 }
 
 fn encode(args: EncodeArgs) -> Result<(), Failure> {

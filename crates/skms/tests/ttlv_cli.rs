@@ -352,3 +352,47 @@ fn bad_input_exits_2_and_names_the_offset() {
         Some(json.as_bytes()),
     );
 }
+
+#[test]
+fn check_reads_every_message_as_typed_kmip() {
+    for m in appendix_a() {
+        let out = skms(&["ttlv", "decode", "--check", &m.hex], None);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{}: {stderr}", m.label);
+        assert!(stderr.starts_with("valid KMIP 1."), "{}: {stderr}", m.label);
+    }
+    let get = appendix_a()
+        .into_iter()
+        .find(|m| m.label.starts_with("A9.") && m.label.contains("Request"))
+        .expect("A9");
+    let out = skms(
+        &["ttlv", "decode", "--check", "--to", "hex", &get.hex],
+        None,
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "valid KMIP 1.1 request, 1 batch item(s): Get"
+    );
+
+    // Well-formed TTLV, but a Unique Identifier that is an Integer is not KMIP.
+    let json = r#"{"tag":"RequestMessage","value":[
+        {"tag":"RequestHeader","value":[
+            {"tag":"ProtocolVersion","value":[
+                {"tag":"ProtocolVersionMajor","type":"Integer","value":1},
+                {"tag":"ProtocolVersionMinor","type":"Integer","value":1}]},
+            {"tag":"BatchCount","type":"Integer","value":1}]},
+        {"tag":"BatchItem","value":[
+            {"tag":"Operation","type":"Enumeration","value":"Get"},
+            {"tag":"RequestPayload","value":[{"tag":"UniqueIdentifier","type":"Integer","value":2}]}]}]}"#;
+    let hex = ok(&["ttlv", "encode", json], None, "encode the bad Get");
+    ok(
+        &["ttlv", "decode", hex.trim()],
+        None,
+        "without --check the tree is shown",
+    );
+    let err = bad_input(&["ttlv", "decode", "--check", hex.trim()], None);
+    assert!(
+        err.contains("Unique Identifier (0x420094): expected TextString, found Integer"),
+        "{err}"
+    );
+}
