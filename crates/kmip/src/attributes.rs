@@ -57,11 +57,6 @@ impl AttributeName {
             AttributeName::Vendor { vendor, name } => format!("{vendor}-{name}"),
         }
     }
-
-    /// A custom attribute as KMIP 1.x names it (`x-Name` → vendor `x`, name `Name`).
-    pub fn custom(v1_name: &str) -> Self {
-        Self::from_v1(v1_name)
-    }
 }
 
 impl std::fmt::Display for AttributeName {

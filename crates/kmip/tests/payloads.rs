@@ -304,7 +304,7 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                 attribute_reference: vec![
                     AttributeReference(AttributeName::Standard(Tag::STATE)),
                     AttributeReference(AttributeName::Standard(Tag::CRYPTOGRAPHIC_ALGORITHM)),
-                    AttributeReference(AttributeName::custom("x-Product")),
+                    AttributeReference(AttributeName::from_v1("x-Product")),
                 ],
             }),
         ),
@@ -343,7 +343,7 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                 current_attribute: V2Only(
                     v2.then(|| Wrapped(one_attr(ctx, Tag::NAME, Value::TextString("n".into())))),
                 ),
-                attribute_reference: Some(AttributeReference(AttributeName::custom("x-Product"))),
+                attribute_reference: Some(AttributeReference(AttributeName::from_v1("x-Product"))),
                 attribute_index: (!v2).then_some(1),
             }),
             R::DeleteAttribute(DeleteAttributeResponse {
