@@ -35,7 +35,11 @@ fuzz_target!(|data: &[u8]| {
     // JSON carries every tree; XML 1.0 cannot carry some control characters,
     // so it may refuse, but never return a different tree.
     let json = kmip::json::to_string(&item);
-    assert_eq!(kmip::json::from_str(&json, &LIMITS).as_ref(), Ok(&item), "{json}");
+    assert_eq!(
+        kmip::json::from_str(&json, &LIMITS).as_ref(),
+        Ok(&item),
+        "{json}"
+    );
     let xml = kmip::xml::to_string(&item);
     if let Ok(back) = kmip::xml::from_str(&xml, &LIMITS) {
         assert_eq!(back, item, "{xml}");

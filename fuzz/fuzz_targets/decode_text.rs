@@ -17,7 +17,11 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(item) = kmip::json::from_str(text, &LIMITS) {
         let again = kmip::json::to_string(&item);
-        assert_eq!(kmip::json::from_str(&again, &LIMITS).as_ref(), Ok(&item), "{again}");
+        assert_eq!(
+            kmip::json::from_str(&again, &LIMITS).as_ref(),
+            Ok(&item),
+            "{again}"
+        );
         let _ = kmip::binary::encode(&item);
     }
     if let Ok(item) = kmip::xml::from_str(text, &LIMITS) {
