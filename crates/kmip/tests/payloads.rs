@@ -670,7 +670,7 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                     )],
                 )],
             }),
-            R::Notify(EmptyResponse {}),
+            R::Notify(NotifyResponse {}),
         ),
         (
             Operation::PUT,
@@ -681,7 +681,7 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                 object: key(),
                 attributes: inline(ctx),
             }),
-            R::Put(EmptyResponse {}),
+            R::Put(PutResponse {}),
         ),
     ]
 }

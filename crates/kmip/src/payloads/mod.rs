@@ -44,6 +44,19 @@ macro_rules! operations {
             Other(Ttlv),
         }
 
+        $(
+            impl From<$req> for RequestPayload {
+                fn from(p: $req) -> Self {
+                    RequestPayload::$variant(p)
+                }
+            }
+            impl From<$resp> for ResponsePayload {
+                fn from(p: $resp) -> Self {
+                    ResponsePayload::$variant(p)
+                }
+            }
+        )*
+
         impl RequestPayload {
             /// Reads the payload of `op`.
             pub fn read(op: Operation, item: Ttlv, ctx: &Ctx) -> Result<Self, Error> {
@@ -180,7 +193,7 @@ operations! {
     /// Export (1.4, 2.x).
     Export = EXPORT: ExportRequest, ExportResponse;
     /// Notify (1.x, server to client).
-    Notify = NOTIFY: NotifyRequest, EmptyResponse;
+    Notify = NOTIFY: NotifyRequest, NotifyResponse;
     /// Put (1.x, server to client).
-    Put = PUT: PutRequest, EmptyResponse;
+    Put = PUT: PutRequest, PutResponse;
 }

@@ -35,6 +35,11 @@ kmip_struct! {
 }
 
 kmip_struct! {
-    /// The client's (empty) answer to Notify or Put.
-    pub struct EmptyResponse {}
+    /// The client's (empty) answer to Notify.
+    pub struct NotifyResponse {}
+}
+
+kmip_struct! {
+    /// The client's (empty) answer to Put.
+    pub struct PutResponse {}
 }
