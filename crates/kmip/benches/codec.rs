@@ -7,7 +7,7 @@ use kmip::binary::Limits;
 use kmip::enums::*;
 use kmip::messages::*;
 use kmip::objects::{KeyBlock, KeyMaterial, KeyValue, Object, PlainKeyValue, SymmetricKey};
-use kmip::payloads::{GetResponse, RequestPayload, ResponsePayload};
+use kmip::payloads::{GetResponse, RequestPayload};
 use kmip::typed::DateTime;
 use kmip::Bytes;
 use std::hint::black_box;
@@ -36,11 +36,12 @@ fn response(uid: String, id: Option<Bytes>, key: &[u8]) -> ResponseMessage {
         batch_items: vec![ResponseBatchItem::success(
             Operation::GET,
             id,
-            ResponsePayload::Get(GetResponse {
+            GetResponse {
                 object_type: ObjectType::SYMMETRIC_KEY,
                 unique_identifier: uid,
                 object: Object::SymmetricKey(SymmetricKey { key_block }),
-            }),
+            }
+            .into(),
         )],
     }
 }

@@ -130,7 +130,7 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
     vec![
         (
             Operation::CREATE_KEY_PAIR,
-            Q::CreateKeyPair(CreateKeyPairRequest {
+            Q::CreateKeyPair(Box::new(CreateKeyPairRequest {
                 common_attributes: Some(attrs(ctx)),
                 private_key_attributes: Some(Attributes::new(vec![Attribute::new(
                     Tag::CRYPTOGRAPHIC_USAGE_MASK,
@@ -143,43 +143,43 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                 common_protection_storage_masks: psm(ctx),
                 private_protection_storage_masks: psm(ctx),
                 public_protection_storage_masks: psm(ctx),
-            }),
-            R::CreateKeyPair(CreateKeyPairResponse {
+            })),
+            R::CreateKeyPair(Box::new(CreateKeyPairResponse {
                 private_key_unique_identifier: "priv".into(),
                 public_key_unique_identifier: "pub".into(),
                 private_key_attributes: v1_attrs(ctx),
                 public_key_attributes: v1_attrs(ctx),
-            }),
+            })),
         ),
         (
             Operation::REGISTER,
-            Q::Register(RegisterRequest {
+            Q::Register(Box::new(RegisterRequest {
                 object_type: ObjectType::SYMMETRIC_KEY,
                 attributes: attrs(ctx),
                 object: key(),
                 protection_storage_masks: psm(ctx),
-            }),
-            R::Register(RegisterResponse {
+            })),
+            R::Register(Box::new(RegisterResponse {
                 unique_identifier: "1".into(),
                 attributes: v1_attrs(ctx),
-            }),
+            })),
         ),
         (
             Operation::RE_KEY,
-            Q::ReKey(ReKeyRequest {
+            Q::ReKey(Box::new(ReKeyRequest {
                 unique_identifier: uid("1"),
                 offset: Some(Interval(3600)),
                 attributes: Some(attrs(ctx)),
                 protection_storage_masks: psm(ctx),
-            }),
-            R::ReKey(ReKeyResponse {
+            })),
+            R::ReKey(Box::new(ReKeyResponse {
                 unique_identifier: "2".into(),
                 attributes: v1_attrs(ctx),
-            }),
+            })),
         ),
         (
             Operation::RE_KEY_KEY_PAIR,
-            Q::ReKeyKeyPair(ReKeyKeyPairRequest {
+            Q::ReKeyKeyPair(Box::new(ReKeyKeyPairRequest {
                 private_key_unique_identifier: uid("priv"),
                 offset: Some(Interval(60)),
                 common_attributes: Some(attrs(ctx)),
@@ -188,17 +188,17 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                 common_protection_storage_masks: psm(ctx),
                 private_protection_storage_masks: psm(ctx),
                 public_protection_storage_masks: psm(ctx),
-            }),
-            R::ReKeyKeyPair(ReKeyKeyPairResponse {
+            })),
+            R::ReKeyKeyPair(Box::new(ReKeyKeyPairResponse {
                 private_key_unique_identifier: "priv2".into(),
                 public_key_unique_identifier: "pub2".into(),
                 private_key_attributes: v1_attrs(ctx),
                 public_key_attributes: v1_attrs(ctx),
-            }),
+            })),
         ),
         (
             Operation::DERIVE_KEY,
-            Q::DeriveKey(DeriveKeyRequest {
+            Q::DeriveKey(Box::new(DeriveKeyRequest {
                 object_type: ObjectType::SYMMETRIC_KEY,
                 unique_identifier: vec!["base1".into(), "base2".into()],
                 derivation_method: DerivationMethod::PBKDF2,
@@ -213,29 +213,29 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                     iteration_count: Some(10000),
                 },
                 attributes: attrs(ctx),
-            }),
-            R::DeriveKey(DeriveKeyResponse {
+            })),
+            R::DeriveKey(Box::new(DeriveKeyResponse {
                 unique_identifier: "3".into(),
                 attributes: v1_attrs(ctx),
-            }),
+            })),
         ),
         (
             Operation::CERTIFY,
-            Q::Certify(CertifyRequest {
+            Q::Certify(Box::new(CertifyRequest {
                 unique_identifier: uid("pub"),
                 certificate_request_type: Some(CertificateRequestType::PKCS_10),
                 certificate_request_value: Some(CertificateRequestValue(b("csr"))),
                 attributes: Some(attrs(ctx)),
                 protection_storage_masks: psm(ctx),
-            }),
-            R::Certify(CertifyResponse {
+            })),
+            R::Certify(Box::new(CertifyResponse {
                 unique_identifier: "cert".into(),
                 attributes: v1_attrs(ctx),
-            }),
+            })),
         ),
         (
             Operation::RE_CERTIFY,
-            Q::ReCertify(ReCertifyRequest {
+            Q::ReCertify(Box::new(ReCertifyRequest {
                 unique_identifier: uid("cert"),
                 certificate_request_unique_identifier: if v2 { uid("csr-object") } else { None },
                 certificate_request_type: Some(CertificateRequestType::PEM),
@@ -243,29 +243,29 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                 offset: Some(Interval(5)),
                 attributes: Some(attrs(ctx)),
                 protection_storage_masks: psm(ctx),
-            }),
-            R::ReCertify(ReCertifyResponse {
+            })),
+            R::ReCertify(Box::new(ReCertifyResponse {
                 unique_identifier: "cert2".into(),
                 attributes: v1_attrs(ctx),
-            }),
+            })),
         ),
         (
             Operation::VALIDATE,
-            Q::Validate(ValidateRequest {
+            Q::Validate(Box::new(ValidateRequest {
                 certificate: vec![Certificate {
                     certificate_type: CertificateType::X_509,
                     certificate_value: b("der"),
                 }],
                 unique_identifier: vec!["ca".into()],
                 validity_date: Some(DateTime(1_700_000_000)),
-            }),
-            R::Validate(ValidateResponse {
+            })),
+            R::Validate(Box::new(ValidateResponse {
                 validity_indicator: ValidityIndicator::VALID,
-            }),
+            })),
         ),
         (
             Operation::LOCATE,
-            Q::Locate(LocateRequest {
+            Q::Locate(Box::new(LocateRequest {
                 maximum_items: Some(10),
                 offset_items: Some(2),
                 storage_status_mask: Some(
@@ -273,44 +273,44 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                 ),
                 object_group_member: Some(ObjectGroupMember::GROUP_MEMBER_DEFAULT),
                 attributes: inline(ctx),
-            }),
-            R::Locate(LocateResponse {
+            })),
+            R::Locate(Box::new(LocateResponse {
                 located_items: Some(12),
                 unique_identifier: vec!["1".into(), "2".into()],
-            }),
+            })),
         ),
         (
             Operation::CHECK,
-            Q::Check(CheckRequest {
+            Q::Check(Box::new(CheckRequest {
                 unique_identifier: uid("1"),
                 usage_limits_count: Some(500),
                 cryptographic_usage_mask: Some(CryptographicUsageMask::ENCRYPT),
                 lease_time: Some(Interval(86400)),
-            }),
-            R::Check(CheckResponse {
+            })),
+            R::Check(Box::new(CheckResponse {
                 unique_identifier: uid("1"),
                 usage_limits_count: Some(500),
                 cryptographic_usage_mask: Some(CryptographicUsageMask::ENCRYPT),
                 lease_time: Some(Interval(86400)),
-            }),
+            })),
         ),
         (
             Operation::GET_ATTRIBUTE_LIST,
-            Q::GetAttributeList(GetAttributeListRequest {
+            Q::GetAttributeList(Box::new(GetAttributeListRequest {
                 unique_identifier: uid("1"),
-            }),
-            R::GetAttributeList(GetAttributeListResponse {
+            })),
+            R::GetAttributeList(Box::new(GetAttributeListResponse {
                 unique_identifier: "1".into(),
                 attribute_reference: vec![
                     AttributeReference(AttributeName::Standard(Tag::STATE)),
                     AttributeReference(AttributeName::Standard(Tag::CRYPTOGRAPHIC_ALGORITHM)),
                     AttributeReference(AttributeName::from_v1("x-Product")),
                 ],
-            }),
+            })),
         ),
         (
             Operation::MODIFY_ATTRIBUTE,
-            Q::ModifyAttribute(ModifyAttributeRequest {
+            Q::ModifyAttribute(Box::new(ModifyAttributeRequest {
                 unique_identifier: uid("1"),
                 current_attribute: V2Only(v2.then(|| {
                     Wrapped(one_attr(
@@ -324,8 +324,8 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                     Tag::CONTACT_INFORMATION,
                     Value::TextString("new".into()),
                 )),
-            }),
-            R::ModifyAttribute(ModifyAttributeResponse {
+            })),
+            R::ModifyAttribute(Box::new(ModifyAttributeResponse {
                 unique_identifier: "1".into(),
                 attribute: (!v2).then(|| {
                     Wrapped(one_attr(
@@ -334,19 +334,19 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                         Value::TextString("new".into()),
                     ))
                 }),
-            }),
+            })),
         ),
         (
             Operation::DELETE_ATTRIBUTE,
-            Q::DeleteAttribute(DeleteAttributeRequest {
+            Q::DeleteAttribute(Box::new(DeleteAttributeRequest {
                 unique_identifier: uid("1"),
                 current_attribute: V2Only(
                     v2.then(|| Wrapped(one_attr(ctx, Tag::NAME, Value::TextString("n".into())))),
                 ),
                 attribute_reference: Some(AttributeReference(AttributeName::from_v1("x-Product"))),
                 attribute_index: (!v2).then_some(1),
-            }),
-            R::DeleteAttribute(DeleteAttributeResponse {
+            })),
+            R::DeleteAttribute(Box::new(DeleteAttributeResponse {
                 unique_identifier: "1".into(),
                 attribute: (!v2).then(|| {
                     Wrapped(Attribute::custom(
@@ -354,109 +354,109 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                         Value::TextString("vSphere".into()),
                     ))
                 }),
-            }),
+            })),
         ),
         (
             Operation::SET_ATTRIBUTE,
-            Q::SetAttribute(SetAttributeRequest {
+            Q::SetAttribute(Box::new(SetAttributeRequest {
                 unique_identifier: uid("1"),
                 new_attribute: Wrapped(Attribute::new(
                     Tag::CRYPTOGRAPHIC_LENGTH,
                     Value::Integer(128),
                 )),
-            }),
-            R::SetAttribute(SetAttributeResponse {
+            })),
+            R::SetAttribute(Box::new(SetAttributeResponse {
                 unique_identifier: "1".into(),
-            }),
+            })),
         ),
         (
             Operation::OBTAIN_LEASE,
-            Q::ObtainLease(ObtainLeaseRequest {
+            Q::ObtainLease(Box::new(ObtainLeaseRequest {
                 unique_identifier: uid("1"),
-            }),
-            R::ObtainLease(ObtainLeaseResponse {
+            })),
+            R::ObtainLease(Box::new(ObtainLeaseResponse {
                 unique_identifier: "1".into(),
                 lease_time: Interval(3600),
                 last_change_date: DateTime(1_700_000_000),
-            }),
+            })),
         ),
         (
             Operation::GET_USAGE_ALLOCATION,
-            Q::GetUsageAllocation(GetUsageAllocationRequest {
+            Q::GetUsageAllocation(Box::new(GetUsageAllocationRequest {
                 unique_identifier: uid("1"),
                 usage_limits_count: 1000,
-            }),
-            R::GetUsageAllocation(GetUsageAllocationResponse {
+            })),
+            R::GetUsageAllocation(Box::new(GetUsageAllocationResponse {
                 unique_identifier: "1".into(),
-            }),
+            })),
         ),
         (
             Operation::REVOKE,
-            Q::Revoke(RevokeRequest {
+            Q::Revoke(Box::new(RevokeRequest {
                 unique_identifier: uid("1"),
                 revocation_reason: RevocationReason {
                     revocation_reason_code: RevocationReasonCode::KEY_COMPROMISE,
                     revocation_message: Some("lost laptop".into()),
                 },
                 compromise_occurrence_date: Some(DateTime(1_600_000_000)),
-            }),
-            R::Revoke(RevokeResponse {
+            })),
+            R::Revoke(Box::new(RevokeResponse {
                 unique_identifier: "1".into(),
-            }),
+            })),
         ),
         (
             Operation::DESTROY,
-            Q::Destroy(DestroyRequest {
+            Q::Destroy(Box::new(DestroyRequest {
                 unique_identifier: uid("1"),
-            }),
-            R::Destroy(DestroyResponse {
+            })),
+            R::Destroy(Box::new(DestroyResponse {
                 unique_identifier: "1".into(),
-            }),
+            })),
         ),
         (
             Operation::ARCHIVE,
-            Q::Archive(ArchiveRequest {
+            Q::Archive(Box::new(ArchiveRequest {
                 unique_identifier: uid("1"),
-            }),
-            R::Archive(ArchiveResponse {
+            })),
+            R::Archive(Box::new(ArchiveResponse {
                 unique_identifier: "1".into(),
-            }),
+            })),
         ),
         (
             Operation::RECOVER,
-            Q::Recover(RecoverRequest {
+            Q::Recover(Box::new(RecoverRequest {
                 unique_identifier: uid("1"),
-            }),
-            R::Recover(RecoverResponse {
+            })),
+            R::Recover(Box::new(RecoverResponse {
                 unique_identifier: "1".into(),
-            }),
+            })),
         ),
         (
             Operation::CANCEL,
-            Q::Cancel(CancelRequest {
+            Q::Cancel(Box::new(CancelRequest {
                 asynchronous_correlation_value: b("acv"),
-            }),
-            R::Cancel(CancelResponse {
+            })),
+            R::Cancel(Box::new(CancelResponse {
                 asynchronous_correlation_value: b("acv"),
                 cancellation_result: CancellationResult::CANCELED,
-            }),
+            })),
         ),
         (
             Operation::POLL,
-            Q::Poll(PollRequest {
+            Q::Poll(Box::new(PollRequest {
                 asynchronous_correlation_value: b("acv"),
-            }),
-            R::Poll(Ttlv::structure(
+            })),
+            R::Poll(Box::new(Ttlv::structure(
                 Tag::RESPONSE_PAYLOAD,
                 vec![Ttlv::new(
                     Tag::UNIQUE_IDENTIFIER,
                     Value::TextString("1".into()),
                 )],
-            )),
+            ))),
         ),
         (
             Operation::ENCRYPT,
-            Q::Encrypt(EncryptRequest {
+            Q::Encrypt(Box::new(EncryptRequest {
                 unique_identifier: uid("1"),
                 cryptographic_parameters: Some(params()),
                 data: Some(b("plain")),
@@ -465,18 +465,18 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                 init_indicator: Some(true),
                 final_indicator: Some(false),
                 authenticated_encryption_additional_data: Some(b("aad")),
-            }),
-            R::Encrypt(EncryptResponse {
+            })),
+            R::Encrypt(Box::new(EncryptResponse {
                 unique_identifier: "1".into(),
                 data: Some(b("cipher")),
                 iv_counter_nonce: Some(b("nonce")),
                 correlation_value: Some(b("corr")),
                 authenticated_encryption_tag: Some(b("tag")),
-            }),
+            })),
         ),
         (
             Operation::DECRYPT,
-            Q::Decrypt(DecryptRequest {
+            Q::Decrypt(Box::new(DecryptRequest {
                 unique_identifier: uid("1"),
                 cryptographic_parameters: Some(params()),
                 data: Some(b("cipher")),
@@ -486,16 +486,16 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                 final_indicator: Some(true),
                 authenticated_encryption_additional_data: Some(b("aad")),
                 authenticated_encryption_tag: Some(b("tag")),
-            }),
-            R::Decrypt(DecryptResponse {
+            })),
+            R::Decrypt(Box::new(DecryptResponse {
                 unique_identifier: "1".into(),
                 data: Some(b("plain")),
                 correlation_value: Some(b("c")),
-            }),
+            })),
         ),
         (
             Operation::SIGN,
-            Q::Sign(SignRequest {
+            Q::Sign(Box::new(SignRequest {
                 unique_identifier: uid("priv"),
                 cryptographic_parameters: Some(CryptographicParameters {
                     digital_signature_algorithm: Some(DigitalSignatureAlgorithm::RSASSA_PSS),
@@ -506,16 +506,16 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                 correlation_value: Some(b("c")),
                 init_indicator: Some(true),
                 final_indicator: Some(true),
-            }),
-            R::Sign(SignResponse {
+            })),
+            R::Sign(Box::new(SignResponse {
                 unique_identifier: "priv".into(),
                 signature_data: Some(b("sig")),
                 correlation_value: Some(b("c")),
-            }),
+            })),
         ),
         (
             Operation::SIGNATURE_VERIFY,
-            Q::SignatureVerify(SignatureVerifyRequest {
+            Q::SignatureVerify(Box::new(SignatureVerifyRequest {
                 unique_identifier: uid("pub"),
                 cryptographic_parameters: Some(params()),
                 data: Some(b("msg")),
@@ -524,17 +524,17 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                 correlation_value: Some(b("c")),
                 init_indicator: Some(true),
                 final_indicator: Some(true),
-            }),
-            R::SignatureVerify(SignatureVerifyResponse {
+            })),
+            R::SignatureVerify(Box::new(SignatureVerifyResponse {
                 unique_identifier: "pub".into(),
                 validity_indicator: Some(ValidityIndicator::INVALID),
                 data: Some(b("recovered")),
                 correlation_value: Some(b("c")),
-            }),
+            })),
         ),
         (
             Operation::MAC,
-            Q::Mac(MacRequest {
+            Q::Mac(Box::new(MacRequest {
                 unique_identifier: uid("hmac"),
                 cryptographic_parameters: Some(CryptographicParameters {
                     cryptographic_algorithm: Some(CryptographicAlgorithm::HMAC_SHA256),
@@ -544,16 +544,16 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                 correlation_value: Some(b("c")),
                 init_indicator: Some(true),
                 final_indicator: Some(false),
-            }),
-            R::Mac(MacResponse {
+            })),
+            R::Mac(Box::new(MacResponse {
                 unique_identifier: "hmac".into(),
                 mac_data: Some(b("mac")),
                 correlation_value: Some(b("c")),
-            }),
+            })),
         ),
         (
             Operation::MAC_VERIFY,
-            Q::MacVerify(MacVerifyRequest {
+            Q::MacVerify(Box::new(MacVerifyRequest {
                 unique_identifier: uid("hmac"),
                 cryptographic_parameters: Some(params()),
                 data: Some(b("msg")),
@@ -561,16 +561,16 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                 correlation_value: Some(b("c")),
                 init_indicator: Some(false),
                 final_indicator: Some(true),
-            }),
-            R::MacVerify(MacVerifyResponse {
+            })),
+            R::MacVerify(Box::new(MacVerifyResponse {
                 unique_identifier: "hmac".into(),
                 validity_indicator: Some(ValidityIndicator::VALID),
                 correlation_value: Some(b("c")),
-            }),
+            })),
         ),
         (
             Operation::HASH,
-            Q::Hash(HashRequest {
+            Q::Hash(Box::new(HashRequest {
                 cryptographic_parameters: CryptographicParameters {
                     hashing_algorithm: Some(HashingAlgorithm::SHA_256),
                     ..Default::default()
@@ -579,27 +579,27 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                 correlation_value: Some(b("c")),
                 init_indicator: Some(true),
                 final_indicator: Some(true),
-            }),
-            R::Hash(HashResponse {
+            })),
+            R::Hash(Box::new(HashResponse {
                 data: Some(b("digest")),
                 correlation_value: Some(b("c")),
-            }),
+            })),
         ),
         (
             Operation::RNG_RETRIEVE,
-            Q::RngRetrieve(RngRetrieveRequest { data_length: 32 }),
-            R::RngRetrieve(RngRetrieveResponse {
+            Q::RngRetrieve(Box::new(RngRetrieveRequest { data_length: 32 })),
+            R::RngRetrieve(Box::new(RngRetrieveResponse {
                 data: Bytes::from(vec![9u8; 32]),
-            }),
+            })),
         ),
         (
             Operation::RNG_SEED,
-            Q::RngSeed(RngSeedRequest { data: b("seed") }),
-            R::RngSeed(RngSeedResponse { data_length: 4 }),
+            Q::RngSeed(Box::new(RngSeedRequest { data: b("seed") })),
+            R::RngSeed(Box::new(RngSeedResponse { data_length: 4 })),
         ),
         (
             Operation::CREATE_SPLIT_KEY,
-            Q::CreateSplitKey(CreateSplitKeyRequest {
+            Q::CreateSplitKey(Box::new(CreateSplitKeyRequest {
                 object_type: ObjectType::SYMMETRIC_KEY,
                 unique_identifier: uid("1"),
                 split_key_parts: 5,
@@ -608,59 +608,59 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                 prime_field_size: Some(BigInt(Bytes::from(vec![0u8, 0, 0, 0, 0, 0, 1, 1]))),
                 attributes: attrs(ctx),
                 protection_storage_masks: psm(ctx),
-            }),
-            R::CreateSplitKey(CreateSplitKeyResponse {
+            })),
+            R::CreateSplitKey(Box::new(CreateSplitKeyResponse {
                 unique_identifier: vec!["p1".into(), "p2".into()],
                 attributes: v1_attrs(ctx),
-            }),
+            })),
         ),
         (
             Operation::JOIN_SPLIT_KEY,
-            Q::JoinSplitKey(JoinSplitKeyRequest {
+            Q::JoinSplitKey(Box::new(JoinSplitKeyRequest {
                 object_type: ObjectType::SECRET_DATA,
                 unique_identifier: vec!["p1".into(), "p2".into(), "p3".into()],
                 secret_data_type: Some(SecretDataType::SEED),
                 attributes: Some(attrs(ctx)),
                 protection_storage_masks: psm(ctx),
-            }),
-            R::JoinSplitKey(JoinSplitKeyResponse {
+            })),
+            R::JoinSplitKey(Box::new(JoinSplitKeyResponse {
                 unique_identifier: "joined".into(),
                 attributes: v1_attrs(ctx),
-            }),
+            })),
         ),
         (
             Operation::EXPORT,
-            Q::Export(ExportRequest {
+            Q::Export(Box::new(ExportRequest {
                 unique_identifier: uid("1"),
                 key_format_type: Some(KeyFormatType::RAW),
                 key_wrap_type: Some(KeyWrapType::AS_REGISTERED),
                 key_compression_type: None,
                 key_wrapping_specification: Some(wrapping()),
-            }),
-            R::Export(ExportResponse {
+            })),
+            R::Export(Box::new(ExportResponse {
                 object_type: ObjectType::SYMMETRIC_KEY,
                 unique_identifier: "1".into(),
                 attributes: inline(ctx),
                 object: key(),
-            }),
+            })),
         ),
         (
             Operation::IMPORT,
-            Q::Import(ImportRequest {
+            Q::Import(Box::new(ImportRequest {
                 unique_identifier: "1".into(),
                 object_type: Some(ObjectType::SYMMETRIC_KEY),
                 replace_existing: Some(true),
                 key_wrap_type: Some(KeyWrapType::NOT_WRAPPED),
                 attributes: inline(ctx),
                 object: key(),
-            }),
-            R::Import(ImportResponse {
+            })),
+            R::Import(Box::new(ImportResponse {
                 unique_identifier: "1".into(),
-            }),
+            })),
         ),
         (
             Operation::NOTIFY,
-            Q::Notify(NotifyRequest {
+            Q::Notify(Box::new(NotifyRequest {
                 unique_identifier: "1".into(),
                 attribute: vec![Ttlv::structure(
                     Tag::ATTRIBUTE,
@@ -669,19 +669,19 @@ fn samples(ctx: &Ctx) -> Vec<(Operation, RequestPayload, ResponsePayload)> {
                         Value::TextString("Contact Information".into()),
                     )],
                 )],
-            }),
-            R::Notify(NotifyResponse {}),
+            })),
+            R::Notify(Box::new(NotifyResponse {})),
         ),
         (
             Operation::PUT,
-            Q::Put(PutRequest {
+            Q::Put(Box::new(PutRequest {
                 unique_identifier: "1".into(),
                 put_function: PutFunction::REPLACE,
                 replaced_unique_identifier: uid("0"),
                 object: key(),
                 attributes: inline(ctx),
-            }),
-            R::Put(PutResponse {}),
+            })),
+            R::Put(Box::new(PutResponse {})),
         ),
     ]
 }

@@ -126,17 +126,17 @@ fn payload() -> impl Strategy<Value = (Operation, RequestPayload)> {
     prop_oneof![
         Just((
             Operation::DISCOVER_VERSIONS,
-            RequestPayload::DiscoverVersions(DiscoverVersionsRequest {
+            RequestPayload::DiscoverVersions(Box::new(DiscoverVersionsRequest {
                 protocol_version: vec![ProtocolVersion::new(1, 1)]
-            })
+            }))
         )),
         attributes().prop_map(|a| (
             Operation::CREATE,
-            RequestPayload::Create(CreateRequest {
+            RequestPayload::Create(Box::new(CreateRequest {
                 object_type: ObjectType::SYMMETRIC_KEY,
                 attributes: a,
                 protection_storage_masks: None,
-            })
+            }))
         )),
         (
             proptest::option::of("[0-9a-f-]{1,36}"),
@@ -144,27 +144,27 @@ fn payload() -> impl Strategy<Value = (Operation, RequestPayload)> {
         )
             .prop_map(|(uid, refs)| (
                 Operation::GET_ATTRIBUTES,
-                RequestPayload::GetAttributes(GetAttributesRequest {
+                RequestPayload::GetAttributes(Box::new(GetAttributesRequest {
                     unique_identifier: uid,
                     attribute_reference: refs
                         .into_iter()
                         .map(|a| AttributeReference(a.name))
                         .chain([AttributeReference(AttributeName::Standard(Tag::STATE))])
                         .collect(),
-                })
+                }))
             )),
         ("[0-9]{1,4}", custom_attribute()).prop_map(|(uid, a)| (
             Operation::ADD_ATTRIBUTE,
-            RequestPayload::AddAttribute(AddAttributeRequest {
+            RequestPayload::AddAttribute(Box::new(AddAttributeRequest {
                 unique_identifier: Some(uid),
                 attribute: Wrapped(a)
-            })
+            }))
         )),
         proptest::option::of("[0-9]{1,4}").prop_map(|u| (
             Operation::ACTIVATE,
-            RequestPayload::Activate(ActivateRequest {
+            RequestPayload::Activate(Box::new(ActivateRequest {
                 unique_identifier: u
-            })
+            }))
         )),
     ]
 }

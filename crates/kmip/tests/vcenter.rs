@@ -102,7 +102,7 @@ fn discover_versions_without_and_with_batch_id() {
     assert_eq!(item.unique_batch_item_id, None);
     assert_eq!(
         item.payload,
-        RequestPayload::DiscoverVersions(DiscoverVersionsRequest::default())
+        RequestPayload::from(DiscoverVersionsRequest::default())
     );
 
     let r = resp(&find("A1.", "Response"));
@@ -271,9 +271,9 @@ fn activate() {
     let m = req(&find("A11.", "Request"));
     assert_eq!(
         m.batch_items[0].payload,
-        RequestPayload::Activate(ActivateRequest {
+        RequestPayload::Activate(Box::new(ActivateRequest {
             unique_identifier: Some("2".into())
-        })
+        }))
     );
 }
 
@@ -297,7 +297,7 @@ fn vcenter8_credentials_and_shapes() {
             operation: Operation::CREATE,
             ephemeral: None,
             unique_batch_item_id: Some(Bytes::from(hex::decode("514c4b4301000000").unwrap())),
-            payload: RequestPayload::Create(CreateRequest {
+            payload: RequestPayload::Create(Box::new(CreateRequest {
                 object_type: ObjectType::SYMMETRIC_KEY,
                 attributes: kmip::attributes::Attributes::new(vec![
                     kmip::attributes::Attribute::new(
@@ -314,7 +314,7 @@ fn vcenter8_credentials_and_shapes() {
                     ),
                 ]),
                 protection_storage_masks: None,
-            }),
+            })),
             message_extension: None,
         }],
     };

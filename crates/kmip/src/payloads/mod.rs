@@ -28,18 +28,20 @@ pub use server::*;
 /// Declares the payload enums and their dispatch on the Operation.
 macro_rules! operations {
     ($( $(#[$m:meta])* $variant:ident = $op:ident : $req:ty, $resp:ty; )*) => {
-        /// A request payload, typed by its operation.
+        /// A request payload, typed by its operation. Payloads are boxed: they
+        /// differ widely in size (Register carries a whole object), and a batch
+        /// item should cost what its own payload costs.
         #[derive(Clone, Debug, PartialEq, Eq)]
         pub enum RequestPayload {
-            $( $(#[$m])* $variant($req), )*
+            $( $(#[$m])* $variant(Box<$req>), )*
             /// An operation this crate does not model: the payload as sent.
             Other(Ttlv),
         }
 
-        /// A response payload, typed by its operation.
+        /// A response payload, typed by its operation (boxed, as requests are).
         #[derive(Clone, Debug, PartialEq, Eq)]
         pub enum ResponsePayload {
-            $( $(#[$m])* $variant($resp), )*
+            $( $(#[$m])* $variant(Box<$resp>), )*
             /// An operation this crate does not model: the payload as sent.
             Other(Ttlv),
         }
@@ -47,12 +49,12 @@ macro_rules! operations {
         $(
             impl From<$req> for RequestPayload {
                 fn from(p: $req) -> Self {
-                    RequestPayload::$variant(p)
+                    RequestPayload::$variant(Box::new(p))
                 }
             }
             impl From<$resp> for ResponsePayload {
                 fn from(p: $resp) -> Self {
-                    ResponsePayload::$variant(p)
+                    ResponsePayload::$variant(Box::new(p))
                 }
             }
         )*
@@ -61,14 +63,14 @@ macro_rules! operations {
             /// Reads the payload of `op`.
             pub fn read(op: Operation, item: Ttlv, ctx: &Ctx) -> Result<Self, Error> {
                 Ok(match op {
-                    $( Operation::$op => RequestPayload::$variant(<$req>::from_ttlv(item, ctx)?), )*
+                    $( Operation::$op => RequestPayload::$variant(Box::new(<$req>::from_ttlv(item, ctx)?)), )*
                     _ => RequestPayload::Other(item),
                 })
             }
             /// Writes the payload as a Request Payload structure.
             pub fn write(self, ctx: &Ctx) -> Ttlv {
                 match self {
-                    $( RequestPayload::$variant(p) => p.to_ttlv(Tag::REQUEST_PAYLOAD, ctx), )*
+                    $( RequestPayload::$variant(p) => (*p).to_ttlv(Tag::REQUEST_PAYLOAD, ctx), )*
                     RequestPayload::Other(t) => t,
                 }
             }
@@ -85,14 +87,14 @@ macro_rules! operations {
             /// Reads the payload of `op`.
             pub fn read(op: Operation, item: Ttlv, ctx: &Ctx) -> Result<Self, Error> {
                 Ok(match op {
-                    $( Operation::$op => ResponsePayload::$variant(<$resp>::from_ttlv(item, ctx)?), )*
+                    $( Operation::$op => ResponsePayload::$variant(Box::new(<$resp>::from_ttlv(item, ctx)?)), )*
                     _ => ResponsePayload::Other(item),
                 })
             }
             /// Writes the payload as a Response Payload structure.
             pub fn write(self, ctx: &Ctx) -> Ttlv {
                 match self {
-                    $( ResponsePayload::$variant(p) => p.to_ttlv(Tag::RESPONSE_PAYLOAD, ctx), )*
+                    $( ResponsePayload::$variant(p) => (*p).to_ttlv(Tag::RESPONSE_PAYLOAD, ctx), )*
                     ResponsePayload::Other(t) => t,
                 }
             }
