@@ -234,12 +234,29 @@ impl Value {
 }
 
 /// One TTLV item: a tag and its typed value.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Ttlv {
     /// The tag.
     pub tag: Tag,
     /// The value (its type is the item's type).
     pub value: Value,
+}
+
+/// Byte strings already print only their length; the text of a password
+/// (a raw request before it is read as typed) is redacted too.
+impl fmt::Debug for Ttlv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secret = matches!(self.tag, Tag::PASSWORD | Tag::ONE_TIME_PASSWORD);
+        let mut d = f.debug_struct("Ttlv");
+        d.field("tag", &self.tag);
+        match &self.value {
+            Value::TextString(_) if secret => {
+                d.field("value", &format_args!("TextString(<redacted>)"))
+            }
+            v => d.field("value", v),
+        };
+        d.finish()
+    }
 }
 
 impl Default for Ttlv {
@@ -353,6 +370,19 @@ mod tests {
         assert_eq!(Tag(0x420094).to_string(), "Unique Identifier (0x420094)");
         assert_eq!(format!("{:?}", Tag(0x540001)), "0x540001");
         assert!(Tag(0x540001).is_extension());
+    }
+
+    #[test]
+    fn passwords_never_debug_print() {
+        let t = Ttlv::new(Tag::PASSWORD, Value::TextString("hunter2".into()));
+        let tree = Ttlv::structure(Tag::CREDENTIAL_VALUE, vec![t]);
+        let shown = format!("{tree:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+        let name = Ttlv::new(Tag::USERNAME, Value::TextString("vSphere".into()));
+        assert!(format!("{name:?}").contains("vSphere"));
     }
 
     #[test]
