@@ -15,6 +15,7 @@ pub mod objects;
 pub mod payloads;
 pub mod tables;
 pub mod text;
+mod textual;
 mod ttlv;
 pub mod typed;
 pub mod xml;

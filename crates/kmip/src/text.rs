@@ -14,6 +14,7 @@
 //! Never use it for logs.
 
 use crate::tables::{self, EnumDef};
+use crate::textual::Naming;
 use crate::{Tag, Ttlv, Value};
 use std::fmt::Write as _;
 
@@ -42,20 +43,11 @@ fn write_item(out: &mut String, item: &Ttlv, depth: usize, value_tag: Option<Tag
         Value::Structure(children) => {
             out.push('\n');
             // In a 1.x Attribute, the value is named by the tag the Attribute Name names.
-            let attribute_tag = (item.tag == Tag::ATTRIBUTE)
-                .then(|| item.child(Tag::ATTRIBUTE_NAME))
-                .flatten()
-                .and_then(|n| match &n.value {
-                    Value::TextString(s) => tables::tag_by_name(s),
-                    _ => None,
-                });
+            let mut naming = Naming::default();
             for child in children {
-                let child_value_tag = if child.tag == Tag::ATTRIBUTE_VALUE {
-                    attribute_tag
-                } else {
-                    None
-                };
-                write_item(out, child, depth + 1, child_value_tag);
+                let named = naming.value_tag(child.tag);
+                write_item(out, child, depth + 1, (named != child.tag).then_some(named));
+                naming.observe(child);
             }
             return;
         }

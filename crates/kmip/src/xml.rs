@@ -42,7 +42,7 @@
 //! Every error names the path of tags and the line and column where it happened.
 
 use crate::binary::Limits;
-use crate::json::{
+use crate::textual::{
     enum_text, mask_text, parse_tag, parse_type, parse_value_text, path_text, tag_text, Naming,
 };
 use crate::{Error, ItemType, Tag, Ttlv, Value};
