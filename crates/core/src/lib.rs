@@ -1,0 +1,8 @@
+//! The domain of Sovereign KMS: tenancy (accounts, groups, apps), security
+//! objects and their lifecycle, the key hierarchy (root of trust → account key
+//! → object material) and the `Store` trait that SQLite and PostgreSQL implement.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod ids;
+pub mod keys;
