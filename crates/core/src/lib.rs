@@ -6,3 +6,5 @@
 
 pub mod ids;
 pub mod keys;
+pub mod model;
+pub mod store;

@@ -1,0 +1,79 @@
+//! The storage interface. Every object operation is scoped by account: a store
+//! never returns an object of another account, so tenant isolation does not
+//! depend on each caller remembering to check.
+
+use crate::ids::{AccountId, AppId, GroupId, ObjectId};
+use crate::model::{Account, App, Group, ManagedObject};
+use kmip::enums::{ObjectType, State};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique name or identifier is already taken.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The thing to change does not exist (in this account).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The database failed or is unreachable.
+    #[error("storage failure: {0}")]
+    Backend(String),
+    /// Stored data that cannot be read back (corruption or a newer schema).
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// What Locate looks for inside one account; every condition given must hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObjectFilter {
+    /// Only objects in these groups (empty: any group the caller may see).
+    pub groups: Vec<GroupId>,
+    /// Object type.
+    pub object_type: Option<ObjectType>,
+    /// State.
+    pub state: Option<State>,
+    /// Skip this many matches (Offset Items).
+    pub offset: usize,
+    /// Return at most this many (Maximum Items).
+    pub limit: Option<usize>,
+}
+
+/// Storage of accounts, groups, apps and security objects.
+pub trait Store: Send + Sync {
+    /// Adds an account.
+    fn create_account(&self, account: &Account) -> Result<(), StoreError>;
+    /// An account by id.
+    fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError>;
+    /// Every account, by name.
+    fn accounts(&self) -> Result<Vec<Account>, StoreError>;
+
+    /// Adds a group to its account.
+    fn create_group(&self, group: &Group) -> Result<(), StoreError>;
+    /// A group of `account`.
+    fn group(&self, account: AccountId, id: GroupId) -> Result<Option<Group>, StoreError>;
+    /// The groups of `account`, by name.
+    fn groups(&self, account: AccountId) -> Result<Vec<Group>, StoreError>;
+
+    /// Adds an app to its account.
+    fn create_app(&self, app: &App) -> Result<(), StoreError>;
+    /// Replaces an app (secret, method, groups, certificates, enabled…).
+    fn update_app(&self, app: &App) -> Result<(), StoreError>;
+    /// An app by id, whatever its account (authentication starts from the app id).
+    fn app(&self, id: AppId) -> Result<Option<App>, StoreError>;
+    /// The apps of `account`, by name.
+    fn apps(&self, account: AccountId) -> Result<Vec<App>, StoreError>;
+
+    /// Adds an object; durable when this returns.
+    fn insert_object(&self, object: &ManagedObject) -> Result<(), StoreError>;
+    /// Replaces an object of `object.account` (state, attributes, sealed material); durable when this returns.
+    fn update_object(&self, object: &ManagedObject) -> Result<(), StoreError>;
+    /// An object of `account`; `None` for an id that does not exist or belongs to another account.
+    fn object(&self, account: AccountId, id: ObjectId)
+        -> Result<Option<ManagedObject>, StoreError>;
+    /// The ids of `account`'s objects that match `filter`, oldest first.
+    fn locate(
+        &self,
+        account: AccountId,
+        filter: &ObjectFilter,
+    ) -> Result<Vec<ObjectId>, StoreError>;
+}
