@@ -9,3 +9,4 @@ pub mod keys;
 pub mod model;
 pub mod secrets;
 pub mod store;
+pub mod tenancy;

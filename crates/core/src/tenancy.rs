@@ -1,0 +1,260 @@
+//! Accounts, groups and apps: creating them with their keys and secrets, and
+//! authenticating an app by its secret. One implementation for the REST API,
+//! the CLI and (later) the web console.
+
+use crate::ids::{AccountId, AppId, GroupId};
+use crate::keys::{Key256, KeyError, RootOfTrust};
+use crate::model::{Account, App, AuthMethod, Group, Timestamp};
+use crate::secrets::{verify_secret, AppSecret};
+use crate::store::{Store, StoreError};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Why a tenancy operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TenancyError {
+    /// Bad input from the caller (an empty name, an unknown group…).
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed or refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A key could not be made, wrapped or unwrapped.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The random generator or the password hash failed.
+    #[error("{0}")]
+    Crypto(&'static str),
+}
+
+/// The name of the group every new account starts with.
+pub const DEFAULT_GROUP: &str = "default";
+
+/// The context that binds an account key to its account when wrapped by the root.
+pub fn account_key_context(account: AccountId) -> Vec<u8> {
+    account.as_bytes().to_vec()
+}
+
+fn check_name(what: &str, name: &str) -> Result<(), TenancyError> {
+    let ok = !name.trim().is_empty() && name.len() <= 200 && !name.chars().any(char::is_control);
+    if ok {
+        Ok(())
+    } else {
+        Err(TenancyError::Invalid(format!(
+            "{what} name must be 1 to 200 characters without control characters"
+        )))
+    }
+}
+
+/// Creates an account with a fresh account key (wrapped by `root`) and its default group.
+pub fn create_account(
+    store: &dyn Store,
+    root: &dyn RootOfTrust,
+    name: &str,
+    now: Timestamp,
+) -> Result<(Account, Group), TenancyError> {
+    check_name("account", name)?;
+    let id = AccountId::new();
+    let key = Key256::generate()?;
+    let account = Account {
+        id,
+        name: name.trim().to_string(),
+        enabled: true,
+        created: now,
+        wrapped_key: root.wrap(&key, &account_key_context(id))?,
+    };
+    store.create_account(&account)?;
+    let group = create_group(store, id, DEFAULT_GROUP, "Created with the account", now)?;
+    Ok((account, group))
+}
+
+/// Creates a group in `account`.
+pub fn create_group(
+    store: &dyn Store,
+    account: AccountId,
+    name: &str,
+    description: &str,
+    now: Timestamp,
+) -> Result<Group, TenancyError> {
+    check_name("group", name)?;
+    let group = Group {
+        id: GroupId::new(),
+        account,
+        name: name.trim().into(),
+        description: description.into(),
+        created: now,
+    };
+    store.create_group(&group)?;
+    Ok(group)
+}
+
+/// What an admin chooses when creating an app.
+#[derive(Clone, Debug)]
+pub struct NewApp {
+    /// Name, unique in the account.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// May use KMIP.
+    pub kmip: bool,
+    /// May use REST.
+    pub rest: bool,
+    /// API key or certificate.
+    pub auth_method: AuthMethod,
+    /// Groups it may use (empty: the account's default group).
+    pub groups: Vec<GroupId>,
+    /// Where its new objects go (absent: the first of `groups`).
+    pub default_group: Option<GroupId>,
+}
+
+/// Creates an app and its secret; the secret is returned once and stored only as a hash.
+pub fn create_app(
+    store: &dyn Store,
+    account: AccountId,
+    new: NewApp,
+    now: Timestamp,
+) -> Result<(App, AppSecret), TenancyError> {
+    check_name("app", &new.name)?;
+    if !new.kmip && !new.rest {
+        return Err(TenancyError::Invalid(
+            "an app needs at least one interface: KMIP or REST".into(),
+        ));
+    }
+    let account_groups = store.groups(account)?;
+    let mut groups = new.groups.clone();
+    if groups.is_empty() {
+        let default = account_groups
+            .iter()
+            .find(|g| g.name == DEFAULT_GROUP)
+            .or(account_groups.first());
+        groups.push(
+            default
+                .ok_or_else(|| TenancyError::Invalid("the account has no group".into()))?
+                .id,
+        );
+    }
+    for g in &groups {
+        if !account_groups.iter().any(|ag| ag.id == *g) {
+            return Err(TenancyError::Invalid(format!(
+                "group {g} is not a group of this account"
+            )));
+        }
+    }
+    let default_group = new.default_group.unwrap_or(groups[0]);
+    if !groups.contains(&default_group) {
+        return Err(TenancyError::Invalid(
+            "the default group must be one of the app's groups".into(),
+        ));
+    }
+    let secret = AppSecret::generate().map_err(TenancyError::Crypto)?;
+    let app = App {
+        id: AppId::new(),
+        account,
+        name: new.name.trim().into(),
+        description: new.description,
+        kmip: new.kmip,
+        rest: new.rest,
+        auth_method: new.auth_method,
+        groups,
+        default_group,
+        enabled: true,
+        secret_hash: secret.hash().map_err(TenancyError::Crypto)?,
+        pinned_certs: Vec::new(),
+        trusted_cas: Vec::new(),
+        created: now,
+    };
+    store.create_app(&app)?;
+    Ok((app, secret))
+}
+
+/// Replaces an app's secret; the new one is returned once.
+pub fn reset_secret(store: &dyn Store, app: &mut App) -> Result<AppSecret, TenancyError> {
+    let secret = AppSecret::generate().map_err(TenancyError::Crypto)?;
+    app.secret_hash = secret.hash().map_err(TenancyError::Crypto)?;
+    store.update_app(app)?;
+    Ok(secret)
+}
+
+/// The app whose id is `username` and whose secret is `password`, if it and
+/// its account are enabled. `None` for every failure alike (unknown app, wrong
+/// secret, disabled), so a caller cannot tell which.
+pub fn authenticate_secret(
+    store: &dyn Store,
+    username: &str,
+    password: &str,
+) -> Result<Option<App>, TenancyError> {
+    // An unknown app costs the same hash as a known one: the time taken tells nothing.
+    let spend = |password: &str| {
+        static DUMMY: std::sync::OnceLock<Option<crate::model::SecretHash>> =
+            std::sync::OnceLock::new();
+        if let Some(h) = DUMMY.get_or_init(|| crate::secrets::hash_secret("dummy").ok()) {
+            let _ = verify_secret(password, h);
+        }
+    };
+    let Ok(id) = username.trim().parse::<AppId>() else {
+        spend(password);
+        return Ok(None);
+    };
+    let Some(app) = store.app(id)? else {
+        spend(password);
+        return Ok(None);
+    };
+    if !verify_secret(password, &app.secret_hash) || !app.enabled {
+        return Ok(None);
+    }
+    match store.account(app.account)? {
+        Some(account) if account.enabled => Ok(Some(app)),
+        _ => Ok(None),
+    }
+}
+
+/// Unwrapped account keys, cached: the root of trust (an HSM later) is asked
+/// once per account, not once per request.
+pub struct Keyring {
+    root: Arc<dyn RootOfTrust>,
+    cache: RwLock<HashMap<AccountId, Arc<Key256>>>,
+}
+
+impl Keyring {
+    /// A keyring over `root`.
+    pub fn new(root: Arc<dyn RootOfTrust>) -> Self {
+        Keyring {
+            root,
+            cache: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The root of trust.
+    pub fn root(&self) -> &dyn RootOfTrust {
+        &*self.root
+    }
+
+    /// The key of `account`.
+    pub fn account_key(&self, account: &Account) -> Result<Arc<Key256>, KeyError> {
+        if let Some(k) = self
+            .cache
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&account.id)
+        {
+            return Ok(k.clone());
+        }
+        let key = Arc::new(
+            self.root
+                .unwrap(&account.wrapped_key, &account_key_context(account.id))?,
+        );
+        self.cache
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(account.id, key.clone());
+        Ok(key)
+    }
+
+    /// Forgets a cached key (after the account key is rotated or the account deleted).
+    pub fn forget(&self, account: AccountId) {
+        self.cache
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&account);
+    }
+}
