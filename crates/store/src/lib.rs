@@ -1,0 +1,13 @@
+//! Storage for Sovereign KMS: the [`skms_core::store::Store`] trait on embedded
+//! SQLite (the default of a single node), with versioned migrations.
+//!
+//! Security objects keep their attributes as the binary TTLV of a KMIP 2.1
+//! `Attributes` structure ([`codec`]), so that every attribute, standard or
+//! custom, survives a round trip without a column per attribute.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod codec;
+mod sqlite;
+
+pub use sqlite::{SqliteStore, SCHEMA_VERSION};

@@ -1,0 +1,219 @@
+//! [`SqliteStore`]: the embedded store of a single node.
+//!
+//! One SQLite file in WAL mode. Writes go through one writer thread that
+//! commits queued writes together ([`writer`]); reads use a small pool of
+//! read-only connections ([`pool`]) that WAL lets run beside the writer.
+
+mod error;
+mod migrate;
+mod pool;
+mod rows;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use error::backend;
+use pool::Pool;
+use rows::ObjectRow;
+use rusqlite::{Connection, OpenFlags};
+use skms_core::ids::{AccountId, AppId, GroupId, ObjectId};
+use skms_core::model::{Account, App, Group, ManagedObject};
+use skms_core::store::{ObjectFilter, Store, StoreError};
+use writer::Writer;
+
+/// The schema version this binary writes (rows in the `schema_version` table).
+pub use migrate::LATEST as SCHEMA_VERSION;
+
+/// Read connections: reads of a KMIP server are short, so a few serve many clients.
+const READERS: usize = 4;
+
+/// How long a connection waits for a lock held by another process (a backup, the CLI).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The Store on one SQLite file: durable, concurrent reads, group-committed writes.
+pub struct SqliteStore {
+    path: PathBuf,
+    readers: Pool,
+    writer: Writer,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating it if missing, and brings its
+    /// schema up to date. A database of a newer schema is refused (`Corrupt`).
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let what = |step: &str| format!("{step} {}", path.display());
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| backend(&what("open"), e))?;
+        configure(&conn).map_err(|e| backend(&what("configure"), e))?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(|e| backend(&what("set WAL mode on"), e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!(
+                "{}: journal mode is {mode:?}, WAL is required",
+                path.display()
+            )));
+        }
+        migrate::migrate(&mut conn)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let r = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|e| backend(&what("open a reader on"), e))?;
+            configure(&r).map_err(|e| backend(&what("configure a reader on"), e))?;
+            // Readers never write: the single writer is what makes group commit safe.
+            r.pragma_update(None, "query_only", true)
+                .map_err(|e| backend(&what("configure a reader on"), e))?;
+            readers.push(r);
+        }
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            readers: Pool::new(readers),
+            writer: Writer::start(conn)?,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on a reader inside one read transaction: a consistent snapshot across queries.
+    fn snapshot<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut lease = self.readers.get();
+        let tx = lease
+            .conn_mut()
+            .transaction()
+            .map_err(|e| backend("begin a read", e))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(|e| backend("end a read", e))?;
+        Ok(out)
+    }
+}
+
+/// Settings every connection needs (they are per connection, not per file).
+fn configure(c: &Connection) -> rusqlite::Result<()> {
+    c.busy_timeout(BUSY_TIMEOUT)?;
+    c.pragma_update(None, "foreign_keys", true)?;
+    // FULL: in WAL mode the log is synced at every commit, so an acknowledged
+    // write survives a crash of the process and a loss of power.
+    c.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn create_account(&self, account: &Account) -> Result<(), StoreError> {
+        let a = account.clone();
+        self.writer.write(move |c| rows::create_account(c, &a))
+    }
+
+    fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        rows::account(&self.readers.get(), id)
+    }
+
+    fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        rows::accounts(&self.readers.get())
+    }
+
+    fn create_group(&self, group: &Group) -> Result<(), StoreError> {
+        let g = group.clone();
+        self.writer.write(move |c| rows::create_group(c, &g))
+    }
+
+    fn group(&self, account: AccountId, id: GroupId) -> Result<Option<Group>, StoreError> {
+        rows::group(&self.readers.get(), account, id)
+    }
+
+    fn groups(&self, account: AccountId) -> Result<Vec<Group>, StoreError> {
+        rows::groups(&self.readers.get(), account)
+    }
+
+    fn create_app(&self, app: &App) -> Result<(), StoreError> {
+        let a = app.clone();
+        self.writer.write(move |c| rows::create_app(c, &a))
+    }
+
+    fn update_app(&self, app: &App) -> Result<(), StoreError> {
+        let a = app.clone();
+        self.writer.write(move |c| rows::update_app(c, &a))
+    }
+
+    fn app(&self, id: AppId) -> Result<Option<App>, StoreError> {
+        self.snapshot(|c| rows::app(c, id))
+    }
+
+    fn apps(&self, account: AccountId) -> Result<Vec<App>, StoreError> {
+        self.snapshot(|c| rows::apps(c, account))
+    }
+
+    fn insert_object(&self, object: &ManagedObject) -> Result<(), StoreError> {
+        let row = ObjectRow::new(object);
+        self.writer.write(move |c| rows::insert_object(c, &row))
+    }
+
+    fn update_object(&self, object: &ManagedObject) -> Result<(), StoreError> {
+        let row = ObjectRow::new(object);
+        self.writer.write(move |c| rows::update_object(c, &row))
+    }
+
+    fn object(
+        &self,
+        account: AccountId,
+        id: ObjectId,
+    ) -> Result<Option<ManagedObject>, StoreError> {
+        rows::object(&self.readers.get(), account, id)
+    }
+
+    fn locate(
+        &self,
+        account: AccountId,
+        filter: &ObjectFilter,
+    ) -> Result<Vec<ObjectId>, StoreError> {
+        rows::locate(&self.readers.get(), account, filter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_sets_wal_full_sync_and_foreign_keys() {
+        let dir = std::env::temp_dir().join(format!("skms-store-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("pragmas.db");
+        let _ = std::fs::remove_file(&path);
+        let store = SqliteStore::open(&path).unwrap();
+        let r = store.readers.get();
+        let mode: String = r
+            .pragma_query_value(None, "journal_mode", |x| x.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = r
+            .pragma_query_value(None, "synchronous", |x| x.get(0))
+            .unwrap();
+        assert_eq!(sync, 2, "FULL");
+        let fk: bool = r
+            .pragma_query_value(None, "foreign_keys", |x| x.get(0))
+            .unwrap();
+        assert!(fk);
+        assert!(
+            r.execute_batch("CREATE TABLE nope (x)").is_err(),
+            "readers are query-only"
+        );
+        drop(r);
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,502 @@
+//! The SQL of each operation, on a given connection: writes run on the writer
+//! thread inside its batch transaction, reads on a pooled reader connection.
+
+use super::error::{backend, corrupt};
+use crate::codec::{decode_attributes, encode_attributes};
+use kmip::enums::{ObjectType, State};
+use rusqlite::types::Value as Sql;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+use skms_core::ids::{AccountId, AppId, GroupId, ObjectId};
+use skms_core::model::{Account, App, AuthMethod, Group, ManagedObject, SecretHash};
+use skms_core::store::{ObjectFilter, StoreError};
+
+// ---- writes ----
+
+/// Adds an account.
+pub fn create_account(c: &Connection, a: &Account) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO accounts (id, name, enabled, created, wrapped_key) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            &a.id.as_bytes()[..],
+            a.name,
+            a.enabled,
+            a.created,
+            a.wrapped_key
+        ])
+    })
+    .map(drop)
+    .map_err(|e| backend(&format!("create account {:?}", a.name), e))
+}
+
+/// Adds a group.
+pub fn create_group(c: &Connection, g: &Group) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO groups (id, account, name, description, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            &g.id.as_bytes()[..],
+            &g.account.as_bytes()[..],
+            g.name,
+            g.description,
+            g.created
+        ])
+    })
+    .map(drop)
+    .map_err(|e| backend(&format!("create group {:?}", g.name), e))
+}
+
+/// Adds an app and its lists.
+pub fn create_app(c: &Connection, a: &App) -> Result<(), StoreError> {
+    let what = format!("create app {:?}", a.name);
+    c.prepare_cached(
+        "INSERT INTO apps (id, account, name, description, kmip, rest, auth_method, default_group,
+                           enabled, secret_hash, created)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            &a.id.as_bytes()[..],
+            &a.account.as_bytes()[..],
+            a.name,
+            a.description,
+            a.kmip,
+            a.rest,
+            a.auth_method.as_str(),
+            &a.default_group.as_bytes()[..],
+            a.enabled,
+            a.secret_hash.0,
+            a.created
+        ])
+    })
+    .map_err(|e| backend(&what, e))?;
+    insert_app_lists(c, a).map_err(|e| backend(&what, e))
+}
+
+/// Replaces an app of `a.account` and its lists.
+pub fn update_app(c: &Connection, a: &App) -> Result<(), StoreError> {
+    let what = format!("update app {}", a.id);
+    let n = c
+        .prepare_cached(
+            "UPDATE apps SET name = ?3, description = ?4, kmip = ?5, rest = ?6, auth_method = ?7,
+                             default_group = ?8, enabled = ?9, secret_hash = ?10, created = ?11
+             WHERE id = ?1 AND account = ?2",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                &a.id.as_bytes()[..],
+                &a.account.as_bytes()[..],
+                a.name,
+                a.description,
+                a.kmip,
+                a.rest,
+                a.auth_method.as_str(),
+                &a.default_group.as_bytes()[..],
+                a.enabled,
+                a.secret_hash.0,
+                a.created
+            ])
+        })
+        .map_err(|e| backend(&what, e))?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!(
+            "app {} in account {}",
+            a.id, a.account
+        )));
+    }
+    let id = &a.id.as_bytes()[..];
+    for table in ["app_groups", "app_pinned_certs", "app_trusted_cas"] {
+        c.prepare_cached(&format!("DELETE FROM {table} WHERE app = ?1"))
+            .and_then(|mut s| s.execute([id]))
+            .map_err(|e| backend(&what, e))?;
+    }
+    insert_app_lists(c, a).map_err(|e| backend(&what, e))
+}
+
+fn insert_app_lists(c: &Connection, a: &App) -> rusqlite::Result<()> {
+    let id = &a.id.as_bytes()[..];
+    let mut s = c.prepare_cached(
+        "INSERT INTO app_groups (app, position, account, grp) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (i, g) in a.groups.iter().enumerate() {
+        s.execute(params![
+            id,
+            i as i64,
+            &a.account.as_bytes()[..],
+            &g.as_bytes()[..]
+        ])?;
+    }
+    let mut s = c.prepare_cached(
+        "INSERT INTO app_pinned_certs (app, position, sha256) VALUES (?1, ?2, ?3)",
+    )?;
+    for (i, fp) in a.pinned_certs.iter().enumerate() {
+        s.execute(params![id, i as i64, &fp[..]])?;
+    }
+    let mut s =
+        c.prepare_cached("INSERT INTO app_trusted_cas (app, position, der) VALUES (?1, ?2, ?3)")?;
+    for (i, der) in a.trusted_cas.iter().enumerate() {
+        s.execute(params![id, i as i64, der])?;
+    }
+    Ok(())
+}
+
+/// An object as it is written: attributes already encoded, on the caller's
+/// thread, so the single writer spends its time on SQLite alone.
+pub struct ObjectRow {
+    id: ObjectId,
+    account: AccountId,
+    group: GroupId,
+    object_type: i64,
+    state: i64,
+    attributes: Vec<u8>,
+    sealed: Option<Vec<u8>>,
+    created: i64,
+    updated: i64,
+}
+
+impl ObjectRow {
+    /// The row of `o`.
+    pub fn new(o: &ManagedObject) -> Self {
+        ObjectRow {
+            id: o.id,
+            account: o.account,
+            group: o.group,
+            object_type: i64::from(o.object_type.0),
+            state: i64::from(o.state.0),
+            attributes: encode_attributes(&o.attributes),
+            sealed: o.sealed.clone(),
+            created: o.created,
+            updated: o.updated,
+        }
+    }
+}
+
+/// Adds an object.
+pub fn insert_object(c: &Connection, o: &ObjectRow) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO objects (id, account, group_id, object_type, state, attributes, sealed,
+                              created, updated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            &o.id.as_bytes()[..],
+            &o.account.as_bytes()[..],
+            &o.group.as_bytes()[..],
+            o.object_type,
+            o.state,
+            o.attributes,
+            o.sealed,
+            o.created,
+            o.updated
+        ])
+    })
+    .map(drop)
+    .map_err(|e| backend(&format!("insert object {}", o.id), e))
+}
+
+/// Replaces an object of `o.account`.
+pub fn update_object(c: &Connection, o: &ObjectRow) -> Result<(), StoreError> {
+    let n = c
+        .prepare_cached(
+            "UPDATE objects SET group_id = ?3, object_type = ?4, state = ?5, attributes = ?6,
+                                sealed = ?7, created = ?8, updated = ?9
+             WHERE id = ?1 AND account = ?2",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                &o.id.as_bytes()[..],
+                &o.account.as_bytes()[..],
+                &o.group.as_bytes()[..],
+                o.object_type,
+                o.state,
+                o.attributes,
+                o.sealed,
+                o.created,
+                o.updated
+            ])
+        })
+        .map_err(|e| backend(&format!("update object {}", o.id), e))?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!(
+            "object {} in account {}",
+            o.id, o.account
+        )));
+    }
+    Ok(())
+}
+
+// ---- reads ----
+
+fn id16(v: Vec<u8>, what: &str) -> Result<[u8; 16], StoreError> {
+    v.try_into()
+        .map_err(|_| corrupt(&format!("{what}: an identifier is not 16 bytes")))
+}
+
+type AccountRaw = (Vec<u8>, String, bool, i64, Vec<u8>);
+
+fn account_raw(r: &Row) -> rusqlite::Result<AccountRaw> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn account_from(raw: AccountRaw) -> Result<Account, StoreError> {
+    Ok(Account {
+        id: AccountId::from_bytes(id16(raw.0, "account")?),
+        name: raw.1,
+        enabled: raw.2,
+        created: raw.3,
+        wrapped_key: raw.4,
+    })
+}
+
+const ACCOUNT_COLS: &str = "SELECT id, name, enabled, created, wrapped_key FROM accounts";
+
+/// An account by id.
+pub fn account(c: &Connection, id: AccountId) -> Result<Option<Account>, StoreError> {
+    c.prepare_cached(&format!("{ACCOUNT_COLS} WHERE id = ?1"))
+        .and_then(|mut s| s.query_row([&id.as_bytes()[..]], account_raw).optional())
+        .map_err(|e| backend("read account", e))?
+        .map(account_from)
+        .transpose()
+}
+
+/// Every account, by name.
+pub fn accounts(c: &Connection) -> Result<Vec<Account>, StoreError> {
+    c.prepare_cached(&format!("{ACCOUNT_COLS} ORDER BY name"))
+        .and_then(|mut s| s.query_map([], account_raw)?.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| backend("list accounts", e))?
+        .into_iter()
+        .map(account_from)
+        .collect()
+}
+
+type GroupRaw = (Vec<u8>, Vec<u8>, String, String, i64);
+
+fn group_raw(r: &Row) -> rusqlite::Result<GroupRaw> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn group_from(raw: GroupRaw) -> Result<Group, StoreError> {
+    Ok(Group {
+        id: GroupId::from_bytes(id16(raw.0, "group")?),
+        account: AccountId::from_bytes(id16(raw.1, "group")?),
+        name: raw.2,
+        description: raw.3,
+        created: raw.4,
+    })
+}
+
+const GROUP_COLS: &str = "SELECT id, account, name, description, created FROM groups";
+
+/// A group of `account`.
+pub fn group(c: &Connection, account: AccountId, id: GroupId) -> Result<Option<Group>, StoreError> {
+    c.prepare_cached(&format!("{GROUP_COLS} WHERE id = ?1 AND account = ?2"))
+        .and_then(|mut s| {
+            s.query_row([&id.as_bytes()[..], &account.as_bytes()[..]], group_raw)
+                .optional()
+        })
+        .map_err(|e| backend("read group", e))?
+        .map(group_from)
+        .transpose()
+}
+
+/// The groups of `account`, by name.
+pub fn groups(c: &Connection, account: AccountId) -> Result<Vec<Group>, StoreError> {
+    c.prepare_cached(&format!("{GROUP_COLS} WHERE account = ?1 ORDER BY name"))
+        .and_then(|mut s| {
+            s.query_map([&account.as_bytes()[..]], group_raw)?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|e| backend("list groups", e))?
+        .into_iter()
+        .map(group_from)
+        .collect()
+}
+
+/// An app by id with its lists; run inside one read transaction for a consistent view.
+pub fn app(c: &Connection, id: AppId) -> Result<Option<App>, StoreError> {
+    let what = "read app";
+    let raw = c
+        .prepare_cached(
+            "SELECT account, name, description, kmip, rest, auth_method, default_group, enabled,
+                    secret_hash, created
+             FROM apps WHERE id = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([&id.as_bytes()[..]], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, bool>(3)?,
+                    r.get::<_, bool>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Vec<u8>>(6)?,
+                    r.get::<_, bool>(7)?,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, i64>(9)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(|e| backend(what, e))?;
+    let Some((account, name, description, kmip, rest, auth, default_group, enabled, hash, created)) =
+        raw
+    else {
+        return Ok(None);
+    };
+    let key = &id.as_bytes()[..];
+    let groups = c
+        .prepare_cached("SELECT grp FROM app_groups WHERE app = ?1 ORDER BY position")
+        .and_then(|mut s| {
+            s.query_map([key], |r| r.get::<_, Vec<u8>>(0))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|e| backend(what, e))?
+        .into_iter()
+        .map(|g| id16(g, what).map(GroupId::from_bytes))
+        .collect::<Result<Vec<_>, _>>()?;
+    let pinned_certs = c
+        .prepare_cached("SELECT sha256 FROM app_pinned_certs WHERE app = ?1 ORDER BY position")
+        .and_then(|mut s| {
+            s.query_map([key], |r| r.get::<_, Vec<u8>>(0))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|e| backend(what, e))?
+        .into_iter()
+        .map(|fp| {
+            <[u8; 32]>::try_from(fp)
+                .map_err(|_| corrupt("read app: a pinned fingerprint is not 32 bytes"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let trusted_cas = c
+        .prepare_cached("SELECT der FROM app_trusted_cas WHERE app = ?1 ORDER BY position")
+        .and_then(|mut s| {
+            s.query_map([key], |r| r.get::<_, Vec<u8>>(0))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|e| backend(what, e))?;
+    Ok(Some(App {
+        id,
+        account: AccountId::from_bytes(id16(account, what)?),
+        name,
+        description,
+        kmip,
+        rest,
+        auth_method: AuthMethod::parse(&auth)
+            .ok_or_else(|| corrupt(&format!("read app: unknown auth method {auth:?}")))?,
+        groups,
+        default_group: GroupId::from_bytes(id16(default_group, what)?),
+        enabled,
+        secret_hash: SecretHash(hash),
+        pinned_certs,
+        trusted_cas,
+        created,
+    }))
+}
+
+/// The apps of `account`, by name; run inside one read transaction.
+pub fn apps(c: &Connection, account: AccountId) -> Result<Vec<App>, StoreError> {
+    let ids = c
+        .prepare_cached("SELECT id FROM apps WHERE account = ?1 ORDER BY name")
+        .and_then(|mut s| {
+            s.query_map([&account.as_bytes()[..]], |r| r.get::<_, Vec<u8>>(0))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|e| backend("list apps", e))?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let id = AppId::from_bytes(id16(id, "list apps")?);
+        // present: the transaction's snapshot does not change under us
+        if let Some(app) = app(c, id)? {
+            out.push(app);
+        }
+    }
+    Ok(out)
+}
+
+/// An object of `account`.
+pub fn object(
+    c: &Connection,
+    account: AccountId,
+    id: ObjectId,
+) -> Result<Option<ManagedObject>, StoreError> {
+    let what = "read object";
+    let raw = c
+        .prepare_cached(
+            "SELECT group_id, object_type, state, attributes, sealed, created, updated
+             FROM objects WHERE id = ?1 AND account = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row([&id.as_bytes()[..], &account.as_bytes()[..]], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, u32>(1)?,
+                    r.get::<_, u32>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                    r.get::<_, Option<Vec<u8>>>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(|e| backend(what, e))?;
+    let Some((group, object_type, state, attributes, sealed, created, updated)) = raw else {
+        return Ok(None);
+    };
+    Ok(Some(ManagedObject {
+        id,
+        account,
+        group: GroupId::from_bytes(id16(group, what)?),
+        object_type: ObjectType(object_type),
+        state: State(state),
+        attributes: decode_attributes(&attributes)?,
+        sealed,
+        created,
+        updated,
+    }))
+}
+
+/// The ids of `account`'s objects that match `f`, oldest first (created, then id).
+pub fn locate(
+    c: &Connection,
+    account: AccountId,
+    f: &ObjectFilter,
+) -> Result<Vec<ObjectId>, StoreError> {
+    let mut sql = String::from("SELECT id FROM objects WHERE account = ?");
+    let mut args = vec![Sql::Blob(account.as_bytes().to_vec())];
+    if let Some(t) = f.object_type {
+        sql.push_str(" AND object_type = ?");
+        args.push(Sql::Integer(i64::from(t.0)));
+    }
+    if let Some(s) = f.state {
+        sql.push_str(" AND state = ?");
+        args.push(Sql::Integer(i64::from(s.0)));
+    }
+    if !f.groups.is_empty() {
+        sql.push_str(" AND group_id IN (");
+        for (i, g) in f.groups.iter().enumerate() {
+            sql.push_str(if i == 0 { "?" } else { ", ?" });
+            args.push(Sql::Blob(g.as_bytes().to_vec()));
+        }
+        sql.push(')');
+    }
+    // SQLite: a negative LIMIT means no limit
+    sql.push_str(" ORDER BY created, id LIMIT ? OFFSET ?");
+    args.push(Sql::Integer(
+        f.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX)),
+    ));
+    args.push(Sql::Integer(i64::try_from(f.offset).unwrap_or(i64::MAX)));
+    c.prepare_cached(&sql)
+        .and_then(|mut s| {
+            s.query_map(params_from_iter(args), |r| r.get::<_, Vec<u8>>(0))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|e| backend("locate", e))?
+        .into_iter()
+        .map(|id| id16(id, "locate").map(ObjectId::from_bytes))
+        .collect()
+}

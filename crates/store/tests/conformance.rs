@@ -1,0 +1,631 @@
+//! The `Store` conformance suite: every check is written once against
+//! `&dyn Store`, so each backend (SQLite here, PostgreSQL later) runs the same
+//! ones. Checks create their own accounts with unique names, so they can share
+//! one store and run in any order.
+
+mod common;
+
+use common::TempDir;
+use skms_store::SqliteStore;
+
+/// The checks, backend-independent.
+pub mod conformance {
+    use crate::common::{self, unique};
+    use kmip::attributes::Attribute;
+    use kmip::enums::{ObjectType, State};
+    use kmip::{Tag, Value};
+    use skms_core::ids::{AccountId, AppId, GroupId, ObjectId};
+    use skms_core::model::{AuthMethod, ManagedObject, SecretHash};
+    use skms_core::store::{ObjectFilter, Store, StoreError};
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
+
+    /// Every check, one after the other, on one store.
+    pub fn run_all(store: &dyn Store) {
+        tenancy_round_trips(store);
+        name_conflicts(store);
+        updates_of_missing_rows_are_not_found(store);
+        objects_round_trip(store);
+        tenant_isolation(store);
+        locate_filters_offset_and_limit(store);
+        concurrent_inserts_and_reads(store);
+        failing_writes_do_not_fail_their_batch(store);
+    }
+
+    fn setup(store: &dyn Store) -> (AccountId, GroupId) {
+        let a = common::account(&unique("acct"));
+        store.create_account(&a).unwrap();
+        let g = common::group(a.id, "default");
+        store.create_group(&g).unwrap();
+        (a.id, g.id)
+    }
+
+    /// Accounts, groups and apps read back equal, lists sorted by name.
+    pub fn tenancy_round_trips(store: &dyn Store) {
+        let mut a = common::account(&unique("zeta"));
+        let mut b = common::account(&unique("alpha"));
+        b.enabled = false;
+        a.wrapped_key = vec![9; 60];
+        store.create_account(&a).unwrap();
+        store.create_account(&b).unwrap();
+        assert_eq!(store.account(a.id).unwrap(), Some(a.clone()));
+        assert_eq!(store.account(b.id).unwrap(), Some(b.clone()));
+        assert_eq!(store.account(AccountId::new()).unwrap(), None);
+        let all = store.accounts().unwrap();
+        assert!(all.contains(&a) && all.contains(&b));
+        assert!(
+            all.windows(2).all(|w| w[0].name <= w[1].name),
+            "accounts by name"
+        );
+
+        let g2 = common::group(a.id, "b-group");
+        let g1 = common::group(a.id, "a-group");
+        store.create_group(&g2).unwrap();
+        store.create_group(&g1).unwrap();
+        assert_eq!(store.group(a.id, g1.id).unwrap(), Some(g1.clone()));
+        assert_eq!(store.groups(a.id).unwrap(), vec![g1.clone(), g2.clone()]);
+        assert_eq!(store.groups(b.id).unwrap(), vec![]);
+
+        let mut cert_app = common::app(a.id, "vcenter", &[g2.id, g1.id]);
+        cert_app.auth_method = AuthMethod::Certificate;
+        cert_app.enabled = false;
+        cert_app.rest = true;
+        cert_app.kmip = false;
+        cert_app.pinned_certs = vec![[7; 32], [3; 32]];
+        cert_app.trusted_cas = vec![vec![0x30, 0x82, 1, 2], vec![0x30; 700]];
+        let key_app = common::app(a.id, "backup", &[g1.id]);
+        store.create_app(&cert_app).unwrap();
+        store.create_app(&key_app).unwrap();
+        assert_eq!(store.app(cert_app.id).unwrap(), Some(cert_app.clone()));
+        assert_eq!(store.app(key_app.id).unwrap(), Some(key_app.clone()));
+        assert_eq!(store.app(AppId::new()).unwrap(), None);
+        assert_eq!(
+            store.apps(a.id).unwrap(),
+            vec![key_app.clone(), cert_app.clone()]
+        );
+        assert_eq!(store.apps(b.id).unwrap(), vec![]);
+
+        // replace everything an update may change
+        let mut changed = cert_app.clone();
+        changed.name = "vcenter-2".into();
+        changed.description = "moved".into();
+        changed.enabled = true;
+        changed.kmip = true;
+        changed.auth_method = AuthMethod::ApiKey;
+        changed.groups = vec![g1.id];
+        changed.default_group = g1.id;
+        changed.secret_hash = SecretHash("$argon2id$new".into());
+        changed.pinned_certs = vec![[1; 32]];
+        changed.trusted_cas = vec![];
+        store.update_app(&changed).unwrap();
+        assert_eq!(store.app(cert_app.id).unwrap(), Some(changed.clone()));
+        assert_eq!(store.apps(a.id).unwrap(), vec![key_app, changed]);
+    }
+
+    /// Taken names and ids are `Conflict`; the same name in another account is fine.
+    pub fn name_conflicts(store: &dyn Store) {
+        let a = common::account(&unique("conflicts"));
+        store.create_account(&a).unwrap();
+        let mut same_name = common::account(&a.name);
+        same_name.enabled = false;
+        assert!(matches!(
+            store.create_account(&same_name),
+            Err(StoreError::Conflict(_))
+        ));
+        let mut same_id = common::account(&unique("other"));
+        same_id.id = a.id;
+        assert!(matches!(
+            store.create_account(&same_id),
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(store.account(a.id).unwrap(), Some(a.clone()), "unchanged");
+
+        let b = common::account(&unique("conflicts-b"));
+        store.create_account(&b).unwrap();
+        let g = common::group(a.id, "keys");
+        store.create_group(&g).unwrap();
+        assert!(matches!(
+            store.create_group(&common::group(a.id, "keys")),
+            Err(StoreError::Conflict(_))
+        ));
+        let gb = common::group(b.id, "keys");
+        store.create_group(&gb).unwrap();
+
+        let app = common::app(a.id, "db", &[g.id]);
+        store.create_app(&app).unwrap();
+        let dup = common::app(a.id, "db", &[g.id]);
+        assert!(matches!(
+            store.create_app(&dup),
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(
+            store.app(dup.id).unwrap(),
+            None,
+            "a refused app leaves nothing"
+        );
+        store
+            .create_app(&common::app(b.id, "db", &[gb.id]))
+            .unwrap();
+        // renaming onto a taken name
+        let other = common::app(a.id, "db-2", &[g.id]);
+        store.create_app(&other).unwrap();
+        let mut renamed = other.clone();
+        renamed.name = "db".into();
+        assert!(matches!(
+            store.update_app(&renamed),
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(store.app(other.id).unwrap(), Some(other));
+
+        let o = common::object(a.id, g.id, 10);
+        store.insert_object(&o).unwrap();
+        assert!(matches!(
+            store.insert_object(&o),
+            Err(StoreError::Conflict(_))
+        ));
+    }
+
+    /// Updating what does not exist (in that account) is `NotFound`.
+    pub fn updates_of_missing_rows_are_not_found(store: &dyn Store) {
+        let (acct, group) = setup(store);
+        let ghost_app = common::app(acct, "ghost", &[group]);
+        assert!(matches!(
+            store.update_app(&ghost_app),
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(store.app(ghost_app.id).unwrap(), None);
+        let ghost = common::object(acct, group, 1);
+        assert!(matches!(
+            store.update_object(&ghost),
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(store.object(acct, ghost.id).unwrap(), None);
+    }
+
+    /// Objects round-trip with every kind of attribute and their sealed
+    /// material; a destroyed object keeps its metadata.
+    pub fn objects_round_trip(store: &dyn Store) {
+        let (acct, group) = setup(store);
+        let g2 = common::group(acct, "second");
+        store.create_group(&g2).unwrap();
+        let mut o = common::object(acct, group, 100);
+        store.insert_object(&o).unwrap();
+        assert_eq!(store.object(acct, o.id).unwrap(), Some(o.clone()));
+        assert_eq!(store.object(acct, ObjectId::new()).unwrap(), None);
+
+        o.state = State::ACTIVE;
+        o.group = g2.id;
+        o.updated = 200;
+        o.attributes.set(Attribute::new(
+            Tag::STATE,
+            Value::Enumeration(State::ACTIVE.0),
+        ));
+        o.attributes.set(Attribute::custom(
+            "x-Name",
+            Value::TextString("renamed".into()),
+        ));
+        o.attributes.push(Attribute::custom(
+            "x-Note",
+            Value::TextString(String::new()),
+        ));
+        o.sealed = Some(vec![1, 2, 3, 4, 5]);
+        store.update_object(&o).unwrap();
+        assert_eq!(store.object(acct, o.id).unwrap(), Some(o.clone()));
+
+        o.state = State::DESTROYED;
+        o.sealed = None;
+        o.updated = 300;
+        store.update_object(&o).unwrap();
+        let back = store.object(acct, o.id).unwrap().unwrap();
+        assert_eq!(back, o);
+        assert_eq!(back.sealed, None);
+        assert_eq!(back.attributes.custom_text("x-Name"), Some("renamed"));
+
+        // other object types and no attributes at all
+        let mut bare = common::object(acct, group, 101);
+        bare.object_type = ObjectType::SECRET_DATA;
+        bare.attributes = Default::default();
+        bare.sealed = Some(Vec::new());
+        store.insert_object(&bare).unwrap();
+        assert_eq!(store.object(acct, bare.id).unwrap(), Some(bare));
+    }
+
+    /// One account never sees, changes or lists another's objects, groups or apps.
+    pub fn tenant_isolation(store: &dyn Store) {
+        let (a, ga) = setup(store);
+        let (b, gb) = setup(store);
+        let objs_a: Vec<ManagedObject> = (0..5).map(|i| common::object(a, ga, i)).collect();
+        for o in &objs_a {
+            store.insert_object(o).unwrap();
+        }
+        let ob = common::object(b, gb, 0);
+        store.insert_object(&ob).unwrap();
+
+        for o in &objs_a {
+            assert_eq!(store.object(b, o.id).unwrap(), None, "B reads A's object");
+            assert!(store.object(a, o.id).unwrap().is_some());
+        }
+        assert_eq!(store.object(a, ob.id).unwrap(), None);
+        assert_eq!(
+            store.locate(b, &ObjectFilter::default()).unwrap(),
+            vec![ob.id]
+        );
+        let only_a_group = ObjectFilter {
+            groups: vec![ga],
+            ..Default::default()
+        };
+        assert_eq!(store.locate(b, &only_a_group).unwrap(), vec![]);
+        assert_eq!(store.locate(a, &ObjectFilter::default()).unwrap().len(), 5);
+
+        // B cannot change A's object by naming it
+        let mut stolen = objs_a[0].clone();
+        stolen.account = b;
+        stolen.group = gb;
+        stolen.sealed = None;
+        assert!(matches!(
+            store.update_object(&stolen),
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(
+            store.object(a, objs_a[0].id).unwrap(),
+            Some(objs_a[0].clone())
+        );
+        // nor insert a second copy under the same id
+        assert!(store.insert_object(&stolen).is_err());
+        assert_eq!(store.object(b, stolen.id).unwrap(), None);
+
+        // an object or an app of B cannot live in a group of A
+        let misplaced = common::object(b, ga, 0);
+        assert!(store.insert_object(&misplaced).is_err());
+        assert_eq!(store.object(b, misplaced.id).unwrap(), None);
+        assert_eq!(store.object(a, misplaced.id).unwrap(), None);
+        let mut moved = ob.clone();
+        moved.group = ga;
+        assert!(store.update_object(&moved).is_err());
+        assert_eq!(store.object(b, ob.id).unwrap(), Some(ob.clone()));
+        let sneaky = common::app(b, "sneaky", &[ga]);
+        assert!(store.create_app(&sneaky).is_err());
+        let sneaky2 = common::app(b, "sneaky2", &[gb, ga]);
+        assert!(store.create_app(&sneaky2).is_err());
+        assert_eq!(store.app(sneaky2.id).unwrap(), None);
+
+        assert_eq!(store.group(b, ga).unwrap(), None);
+        assert!(store.groups(b).unwrap().iter().all(|g| g.account == b));
+        // an object of a missing account is refused
+        let orphan = common::object(AccountId::new(), ga, 0);
+        assert!(store.insert_object(&orphan).is_err());
+    }
+
+    /// Locate applies every condition, orders oldest first (then by id), and pages.
+    pub fn locate_filters_offset_and_limit(store: &dyn Store) {
+        let (acct, g1) = setup(store);
+        let g2 = common::group(acct, "g2");
+        store.create_group(&g2).unwrap();
+        let g2 = g2.id;
+        let g3 = common::group(acct, "g3");
+        store.create_group(&g3).unwrap();
+        let (other, other_g) = setup(store);
+        store
+            .insert_object(&common::object(other, other_g, 0))
+            .unwrap();
+
+        let types = [
+            ObjectType::SYMMETRIC_KEY,
+            ObjectType::SECRET_DATA,
+            ObjectType::CERTIFICATE,
+        ];
+        let states = [State::PRE_ACTIVE, State::ACTIVE, State::DESTROYED];
+        let mut all = Vec::new();
+        // inserted newest first, with ties on `created`, so neither insertion
+        // order nor rowid can pass for "oldest first"
+        for i in (0..30i64).rev() {
+            let mut o = common::object(acct, if i % 2 == 0 { g1 } else { g2 }, 1_000 + i / 3);
+            o.object_type = types[(i % 3) as usize];
+            o.state = states[((i / 2) % 3) as usize];
+            store.insert_object(&o).unwrap();
+            all.push(o);
+        }
+        all.sort_by_key(|o| (o.created, o.id));
+        let expect = |f: &dyn Fn(&ManagedObject) -> bool| -> Vec<ObjectId> {
+            all.iter().filter(|o| f(o)).map(|o| o.id).collect()
+        };
+        let locate = |f: ObjectFilter| store.locate(acct, &f).unwrap();
+
+        assert_eq!(locate(ObjectFilter::default()), expect(&|_| true));
+        assert_eq!(
+            locate(ObjectFilter {
+                object_type: Some(ObjectType::SECRET_DATA),
+                ..Default::default()
+            }),
+            expect(&|o| o.object_type == ObjectType::SECRET_DATA)
+        );
+        assert_eq!(
+            locate(ObjectFilter {
+                state: Some(State::ACTIVE),
+                ..Default::default()
+            }),
+            expect(&|o| o.state == State::ACTIVE)
+        );
+        let both =
+            expect(&|o| o.state == State::DESTROYED && o.object_type == ObjectType::CERTIFICATE);
+        assert!(!both.is_empty());
+        assert_eq!(
+            locate(ObjectFilter {
+                object_type: Some(ObjectType::CERTIFICATE),
+                state: Some(State::DESTROYED),
+                ..Default::default()
+            }),
+            both
+        );
+        assert_eq!(
+            locate(ObjectFilter {
+                groups: vec![g2],
+                ..Default::default()
+            }),
+            expect(&|o| o.group == g2)
+        );
+        assert_eq!(
+            locate(ObjectFilter {
+                groups: vec![g1, g2],
+                ..Default::default()
+            }),
+            expect(&|_| true)
+        );
+        assert_eq!(
+            locate(ObjectFilter {
+                groups: vec![g3.id],
+                ..Default::default()
+            }),
+            vec![]
+        );
+        assert_eq!(
+            locate(ObjectFilter {
+                groups: vec![g1],
+                object_type: Some(ObjectType::SYMMETRIC_KEY),
+                state: Some(State::PRE_ACTIVE),
+                ..Default::default()
+            }),
+            expect(&|o| o.group == g1
+                && o.object_type == ObjectType::SYMMETRIC_KEY
+                && o.state == State::PRE_ACTIVE)
+        );
+        let every = expect(&|_| true);
+        assert_eq!(
+            locate(ObjectFilter {
+                offset: 7,
+                ..Default::default()
+            }),
+            every[7..]
+        );
+        assert_eq!(
+            locate(ObjectFilter {
+                limit: Some(4),
+                ..Default::default()
+            }),
+            every[..4]
+        );
+        assert_eq!(
+            locate(ObjectFilter {
+                offset: 10,
+                limit: Some(5),
+                ..Default::default()
+            }),
+            every[10..15]
+        );
+        let active = expect(&|o| o.state == State::ACTIVE);
+        assert_eq!(
+            locate(ObjectFilter {
+                state: Some(State::ACTIVE),
+                offset: 2,
+                limit: Some(3),
+                ..Default::default()
+            }),
+            active[2..5]
+        );
+        assert_eq!(
+            locate(ObjectFilter {
+                offset: 30,
+                ..Default::default()
+            }),
+            vec![]
+        );
+        assert_eq!(
+            locate(ObjectFilter {
+                limit: Some(0),
+                ..Default::default()
+            }),
+            vec![]
+        );
+        assert_eq!(
+            locate(ObjectFilter {
+                offset: usize::MAX,
+                limit: Some(usize::MAX),
+                ..Default::default()
+            }),
+            vec![]
+        );
+        assert_eq!(
+            locate(ObjectFilter {
+                limit: Some(usize::MAX),
+                ..Default::default()
+            }),
+            every
+        );
+    }
+
+    const THREADS: usize = 8;
+    const PER_THREAD: usize = 200;
+
+    /// 8 threads insert 200 objects each while others read: every insert is
+    /// visible to other connections as soon as it returns (it was committed),
+    /// committed objects never vanish, and all are there at the end.
+    pub fn concurrent_inserts_and_reads(store: &dyn Store) {
+        let (acct, group) = setup(store);
+        let done = AtomicBool::new(false);
+        let started = Instant::now();
+        let ids: Vec<ObjectId> = std::thread::scope(|s| {
+            let readers: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut last = 0;
+                        let mut rounds = 0;
+                        while !done.load(Ordering::Acquire) {
+                            let n = store.locate(acct, &ObjectFilter::default()).unwrap().len();
+                            assert!(n >= last, "committed objects vanished: {n} < {last}");
+                            last = n;
+                            rounds += 1;
+                        }
+                        rounds
+                    })
+                })
+                .collect();
+            let writers: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    s.spawn(move || {
+                        (0..PER_THREAD)
+                            .map(|i| {
+                                let o = common::object(acct, group, (t * PER_THREAD + i) as i64);
+                                store.insert_object(&o).unwrap();
+                                // acknowledged means committed: another connection sees it now
+                                assert_eq!(store.object(acct, o.id).unwrap().as_ref(), Some(&o));
+                                o.id
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let ids = writers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap())
+                .collect();
+            done.store(true, Ordering::Release);
+            for r in readers {
+                assert!(r.join().unwrap() > 0);
+            }
+            ids
+        });
+        let elapsed = started.elapsed();
+        let n = THREADS * PER_THREAD;
+        eprintln!(
+            "concurrent: {n} inserts (each read back) from {THREADS} threads in {elapsed:?}: {:.0} inserts/s",
+            n as f64 / elapsed.as_secs_f64()
+        );
+        let located: HashSet<ObjectId> = store
+            .locate(acct, &ObjectFilter::default())
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(located.len(), n);
+        assert!(ids.iter().all(|id| located.contains(id)));
+    }
+
+    /// Conflicting and missing-row writes, sent while 8 threads insert (so they
+    /// share transactions with good writes), fail alone.
+    pub fn failing_writes_do_not_fail_their_batch(store: &dyn Store) {
+        let (acct, group) = setup(store);
+        let taken_account = store.account(acct).unwrap().unwrap();
+        let first = common::object(acct, group, 0);
+        store.insert_object(&first).unwrap();
+        let per_thread = 100;
+        let ids: Vec<ObjectId> = std::thread::scope(|s| {
+            let bad = s.spawn(|| {
+                let mut failures = 0;
+                for i in 0..200 {
+                    let r = match i % 4 {
+                        0 => store.create_group(&common::group(acct, "default")),
+                        1 => store.insert_object(&first),
+                        2 => store.update_object(&common::object(acct, group, 0)),
+                        _ => store.create_account(&common::account(&taken_account.name)),
+                    };
+                    match (i % 4, r) {
+                        (2, Err(StoreError::NotFound(_))) => failures += 1,
+                        (0 | 1 | 3, Err(StoreError::Conflict(_))) => failures += 1,
+                        (_, other) => panic!("write {i}: expected a failure, got {other:?}"),
+                    }
+                }
+                failures
+            });
+            let writers: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    s.spawn(move || {
+                        (0..per_thread)
+                            .map(|i| {
+                                let o = common::object(acct, group, i);
+                                store.insert_object(&o).expect("a good write failed");
+                                o.id
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            assert_eq!(bad.join().unwrap(), 200);
+            writers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap())
+                .collect()
+        });
+        for id in &ids {
+            assert!(store.object(acct, *id).unwrap().is_some());
+        }
+        assert_eq!(
+            store.locate(acct, &ObjectFilter::default()).unwrap().len(),
+            ids.len() + 1
+        );
+        assert_eq!(store.groups(acct).unwrap().len(), 1);
+    }
+}
+
+fn with_store(name: &str, check: fn(&dyn skms_core::store::Store)) {
+    let dir = TempDir::new(name);
+    let store = SqliteStore::open(&dir.join("skms.db")).unwrap();
+    check(&store);
+}
+
+#[test]
+fn sqlite_tenancy_round_trips() {
+    with_store("tenancy", conformance::tenancy_round_trips);
+}
+
+#[test]
+fn sqlite_name_conflicts() {
+    with_store("conflicts", conformance::name_conflicts);
+}
+
+#[test]
+fn sqlite_updates_of_missing_rows_are_not_found() {
+    with_store(
+        "missing",
+        conformance::updates_of_missing_rows_are_not_found,
+    );
+}
+
+#[test]
+fn sqlite_objects_round_trip() {
+    with_store("objects", conformance::objects_round_trip);
+}
+
+#[test]
+fn sqlite_tenant_isolation() {
+    with_store("isolation", conformance::tenant_isolation);
+}
+
+#[test]
+fn sqlite_locate_filters_offset_and_limit() {
+    with_store("locate", conformance::locate_filters_offset_and_limit);
+}
+
+#[test]
+fn sqlite_concurrent_inserts_and_reads() {
+    with_store("concurrent", conformance::concurrent_inserts_and_reads);
+}
+
+#[test]
+fn sqlite_failing_writes_do_not_fail_their_batch() {
+    with_store("batch", conformance::failing_writes_do_not_fail_their_batch);
+}
+
+#[test]
+fn sqlite_run_all_on_one_store() {
+    with_store("all", conformance::run_all);
+}

@@ -1,0 +1,140 @@
+//! Tenancy over the real SQLite store and a real file root of trust: accounts
+//! get wrapped keys that only their own context unwraps, apps authenticate by
+//! secret (and every failure looks alike), and an app's groups stay in its account.
+
+use skms_core::keys::{FileRoot, Key256, RootOfTrust};
+use skms_core::model::AuthMethod;
+use skms_core::store::Store;
+use skms_core::tenancy::{self, Keyring, NewApp, TenancyError, DEFAULT_GROUP};
+use skms_store::SqliteStore;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("skms-tenancy-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn app(name: &str) -> NewApp {
+    NewApp {
+        name: name.into(),
+        description: "vCenter of site A".into(),
+        kmip: true,
+        rest: false,
+        auth_method: AuthMethod::ApiKey,
+        groups: vec![],
+        default_group: None,
+    }
+}
+
+#[test]
+fn accounts_apps_and_secrets() {
+    let d = dir("main");
+    let store = SqliteStore::open(&d.join("skms.db")).unwrap();
+    let (root, created) = FileRoot::open_or_create(&d.join("root.key")).unwrap();
+    assert!(created);
+    let root: Arc<dyn RootOfTrust> = Arc::new(root);
+
+    let (acme, default) = tenancy::create_account(&store, &*root, "Acme", 1).unwrap();
+    assert_eq!(default.name, DEFAULT_GROUP);
+    assert_eq!(store.groups(acme.id).unwrap(), vec![default.clone()]);
+    let (other, _) = tenancy::create_account(&store, &*root, "Other", 1).unwrap();
+    assert!(
+        tenancy::create_account(&store, &*root, "Acme", 2).is_err(),
+        "account names are unique"
+    );
+    assert!(matches!(
+        tenancy::create_account(&store, &*root, " ", 2),
+        Err(TenancyError::Invalid(_))
+    ));
+
+    // The account key unwraps under its own account only.
+    let keyring = Keyring::new(root.clone());
+    let k1 = keyring.account_key(&acme).unwrap();
+    let k2 = keyring.account_key(&other).unwrap();
+    assert_ne!(k1.expose(), k2.expose());
+    let mut swapped = other.clone();
+    swapped.wrapped_key = acme.wrapped_key.clone();
+    assert!(
+        Keyring::new(root.clone()).account_key(&swapped).is_err(),
+        "a wrapped key moved to another account does not open"
+    );
+
+    // An app: its secret verifies, nothing else does, and failures look alike.
+    let (vcenter, secret) = tenancy::create_app(&store, acme.id, app("vcenter"), 3).unwrap();
+    assert_eq!(vcenter.groups, vec![default.id]);
+    assert_eq!(vcenter.default_group, default.id);
+    let user = vcenter.id.to_string();
+    let ok = tenancy::authenticate_secret(&store, &user, secret.expose()).unwrap();
+    assert_eq!(ok.map(|a| a.id), Some(vcenter.id));
+    assert!(tenancy::authenticate_secret(&store, &user, "wrong")
+        .unwrap()
+        .is_none());
+    assert!(
+        tenancy::authenticate_secret(&store, "not-a-uuid", secret.expose())
+            .unwrap()
+            .is_none()
+    );
+    let stranger = skms_core::ids::AppId::new().to_string();
+    assert!(
+        tenancy::authenticate_secret(&store, &stranger, secret.expose())
+            .unwrap()
+            .is_none()
+    );
+
+    // A reset secret replaces the old one.
+    let mut again = store.app(vcenter.id).unwrap().unwrap();
+    let new_secret = tenancy::reset_secret(&store, &mut again).unwrap();
+    assert!(tenancy::authenticate_secret(&store, &user, secret.expose())
+        .unwrap()
+        .is_none());
+    assert!(
+        tenancy::authenticate_secret(&store, &user, new_secret.expose())
+            .unwrap()
+            .is_some()
+    );
+
+    // A disabled app does not authenticate.
+    again.enabled = false;
+    store.update_app(&again).unwrap();
+    assert!(
+        tenancy::authenticate_secret(&store, &user, new_secret.expose())
+            .unwrap()
+            .is_none()
+    );
+
+    // An app cannot be given another account's group; an app needs an interface.
+    let foreign = store.groups(other.id).unwrap()[0].id;
+    let mut bad = app("intruder");
+    bad.groups = vec![foreign];
+    assert!(matches!(
+        tenancy::create_app(&store, acme.id, bad, 4),
+        Err(TenancyError::Invalid(_))
+    ));
+    let mut none = app("mute");
+    none.kmip = false;
+    assert!(matches!(
+        tenancy::create_app(&store, acme.id, none, 4),
+        Err(TenancyError::Invalid(_))
+    ));
+
+    // The store never holds the secret or the account key in the clear.
+    drop(store);
+    let mut raw = std::fs::read(d.join("skms.db")).unwrap();
+    raw.extend(std::fs::read(d.join("skms.db-wal")).unwrap_or_default());
+    for needle in [
+        new_secret.expose().as_bytes(),
+        secret.expose().as_bytes(),
+        &k1.expose()[..],
+        &k2.expose()[..],
+    ] {
+        assert!(
+            !raw.windows(needle.len()).any(|w| w == needle),
+            "a secret is in the database file"
+        );
+    }
+    let _ = Key256::generate();
+    std::fs::remove_dir_all(&d).unwrap();
+}
