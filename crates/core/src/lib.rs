@@ -7,6 +7,7 @@
 pub mod ids;
 pub mod keys;
 pub mod model;
+pub mod ops;
 pub mod secrets;
 pub mod store;
 pub mod tenancy;
