@@ -2,7 +2,17 @@
 //! batch semantics of a request message. The same handlers will serve KMIP over
 //! TLS, KMIP over HTTPS and the REST API.
 
+mod attrs;
+mod create;
 mod discovery;
+mod get;
+mod lifecycle;
+mod locate;
+pub mod object;
+mod rekey;
+mod rng;
+
+pub use lifecycle::{next_state, Transition};
 
 use crate::keys::KeyError;
 use crate::model::{Account, App, Timestamp};
@@ -100,6 +110,16 @@ fn is_anonymous(op: Operation) -> bool {
     matches!(op, Operation::DISCOVER_VERSIONS | Operation::QUERY)
 }
 
+/// The caller of an operation that needs an identity.
+fn who(caller: Option<&Caller>) -> Result<&Caller, OpError> {
+    caller.ok_or_else(|| {
+        OpError::new(
+            ResultReason::AUTHENTICATION_NOT_SUCCESSFUL,
+            "no valid credential or client certificate",
+        )
+    })
+}
+
 /// Runs one operation: the dispatch table.
 fn execute(
     ctx: &Context,
@@ -107,12 +127,30 @@ fn execute(
     v: &Ctx,
     payload: RequestPayload,
 ) -> Result<ResponsePayload, OpError> {
-    match payload {
-        RequestPayload::DiscoverVersions(p) => Ok(discovery::discover_versions(ctx, *p).into()),
-        RequestPayload::Query(p) => Ok(discovery::query(ctx, v, *p).into()),
+    use RequestPayload as P;
+    Ok(match payload {
+        P::DiscoverVersions(p) => discovery::discover_versions(ctx, *p).into(),
+        P::Query(p) => discovery::query(ctx, v, *p).into(),
+        P::Create(p) => create::create(ctx, who(caller)?, v, *p)?.into(),
+        P::Register(p) => create::register(ctx, who(caller)?, v, *p)?.into(),
+        P::Get(p) => get::get(ctx, who(caller)?, v, *p)?.into(),
+        P::GetAttributes(p) => attrs::get_attributes(ctx, who(caller)?, v, *p)?.into(),
+        P::GetAttributeList(p) => attrs::get_attribute_list(ctx, who(caller)?, v, *p)?.into(),
+        P::AddAttribute(p) => attrs::add_attribute(ctx, who(caller)?, v, *p)?.into(),
+        P::ModifyAttribute(p) => attrs::modify_attribute(ctx, who(caller)?, v, *p)?.into(),
+        P::DeleteAttribute(p) => attrs::delete_attribute(ctx, who(caller)?, v, *p)?.into(),
+        P::SetAttribute(p) if v.is_v2() => attrs::set_attribute(ctx, who(caller)?, v, *p)?.into(),
+        P::Locate(p) => locate::locate(ctx, who(caller)?, v, *p)?.into(),
+        P::Activate(p) => lifecycle::activate(ctx, who(caller)?, v, *p)?.into(),
+        P::Revoke(p) => lifecycle::revoke(ctx, who(caller)?, v, *p)?.into(),
+        P::Destroy(p) => lifecycle::destroy(ctx, who(caller)?, v, *p)?.into(),
+        P::ReKey(p) => rekey::rekey(ctx, who(caller)?, v, *p)?.into(),
+        P::RngRetrieve(p) => {
+            who(caller)?;
+            rng::rng_retrieve(ctx, *p)?.into()
+        }
         other => {
-            let _ = caller;
-            Err(OpError::new(
+            return Err(OpError::new(
                 ResultReason::OPERATION_NOT_SUPPORTED,
                 format!(
                     "{:?} is not supported",
@@ -120,47 +158,112 @@ fn execute(
                 ),
             ))
         }
+    })
+}
+
+/// Fills an absent Unique Identifier with the ID Placeholder (the identifier
+/// an earlier item of the same batch produced; KMIP 1.4 section 3.1).
+fn fill_placeholder(payload: &mut RequestPayload, id: &str) {
+    use RequestPayload as P;
+    let slot = match payload {
+        P::Get(p) => &mut p.unique_identifier,
+        P::GetAttributes(p) => &mut p.unique_identifier,
+        P::GetAttributeList(p) => &mut p.unique_identifier,
+        P::AddAttribute(p) => &mut p.unique_identifier,
+        P::ModifyAttribute(p) => &mut p.unique_identifier,
+        P::DeleteAttribute(p) => &mut p.unique_identifier,
+        P::SetAttribute(p) => &mut p.unique_identifier,
+        P::Activate(p) => &mut p.unique_identifier,
+        P::Revoke(p) => &mut p.unique_identifier,
+        P::Destroy(p) => &mut p.unique_identifier,
+        P::ReKey(p) => &mut p.unique_identifier,
+        _ => return,
+    };
+    if slot.is_none() {
+        *slot = Some(id.to_string());
     }
 }
 
+/// The identifier an operation's response sets as the next ID Placeholder.
+fn placeholder_of(payload: &ResponsePayload) -> Option<String> {
+    use ResponsePayload as P;
+    Some(match payload {
+        P::Create(p) => p.unique_identifier.clone(),
+        P::Register(p) => p.unique_identifier.clone(),
+        P::ReKey(p) => p.unique_identifier.clone(),
+        P::Get(p) => p.unique_identifier.clone(),
+        P::GetAttributes(p) => p.unique_identifier.clone(),
+        P::GetAttributeList(p) => p.unique_identifier.clone(),
+        P::AddAttribute(p) => p.unique_identifier.clone(),
+        P::ModifyAttribute(p) => p.unique_identifier.clone(),
+        P::DeleteAttribute(p) => p.unique_identifier.clone(),
+        P::Activate(p) => p.unique_identifier.clone(),
+        P::Revoke(p) => p.unique_identifier.clone(),
+        P::Destroy(p) => p.unique_identifier.clone(),
+        P::Locate(p) if p.unique_identifier.len() == 1 => p.unique_identifier[0].clone(),
+        _ => return None,
+    })
+}
+
 /// Serves a whole request message as `caller` (`None`: no identity established):
-/// each batch item in order, its Unique Batch Item ID echoed, the response in
-/// the request's protocol version. Batch Error Continuation Option Stop (the
-/// default) ends the batch at the first failure; Continue goes on.
+/// each batch item in order (also when Batch Order Option allows another order),
+/// its Unique Batch Item ID echoed, the ID Placeholder carried from item to item,
+/// the response in the request's protocol version. Batch Error Continuation
+/// Option Stop (the default) ends the batch at the first failure, leaving the
+/// rest unanswered; Continue goes on. Undo of a batch of several items is
+/// refused before anything runs (Feature Not Supported): this server cannot
+/// roll back an operation it has done. A response larger than the request's
+/// Maximum Response Size is replaced by Response Too Large for every item.
 pub fn handle_message(
     ctx: &Context,
     caller: Option<&Caller>,
     request: RequestMessage,
 ) -> ResponseMessage {
     let v = request.ctx();
-    let stop_on_error = request.header.batch_error_continuation_option
-        != Some(BatchErrorContinuationOption::CONTINUE);
+    let option = request.header.batch_error_continuation_option;
+    let stop_on_error = option != Some(BatchErrorContinuationOption::CONTINUE);
+    let undo = option == Some(BatchErrorContinuationOption::UNDO) && request.batch_items.len() > 1;
+    let max_size = request.header.maximum_response_size;
     let mut items = Vec::with_capacity(request.batch_items.len());
+    let mut placeholder: Option<String> = None;
     for RequestBatchItem {
         operation,
         unique_batch_item_id: id,
-        payload,
+        mut payload,
         ..
     } in request.batch_items
     {
-        let result = if caller.is_none() && !is_anonymous(operation) {
+        let result = if undo {
+            Err(OpError::new(
+                ResultReason::FEATURE_NOT_SUPPORTED,
+                "Batch Error Continuation Option Undo is not supported: send Stop or Continue",
+            ))
+        } else if caller.is_none() && !is_anonymous(operation) {
             Err(OpError::new(
                 ResultReason::AUTHENTICATION_NOT_SUCCESSFUL,
                 "no valid credential or client certificate",
             ))
         } else {
+            if let Some(p) = &placeholder {
+                fill_placeholder(&mut payload, p);
+            }
             execute(ctx, caller, &v, payload)
         };
         let failed = result.is_err();
         items.push(match result {
-            Ok(p) => ResponseBatchItem::success(operation, id, p),
+            Ok(p) => {
+                if let Some(id) = placeholder_of(&p) {
+                    placeholder = Some(id);
+                }
+                ResponseBatchItem::success(operation, id, p)
+            }
             Err(e) => ResponseBatchItem::failure(Some(operation), id, e.reason, e.message),
         });
         if failed && stop_on_error {
             break;
         }
     }
-    ResponseMessage {
+    let response = ResponseMessage {
         header: ResponseHeader {
             protocol_version: request.header.protocol_version,
             time_stamp: DateTime(ctx.now),
@@ -168,7 +271,25 @@ pub fn handle_message(
             ..Default::default()
         },
         batch_items: items,
+    };
+    match max_size {
+        Some(max) if response.clone().encode().len() > max.max(0) as usize => too_large(response),
+        _ => response,
     }
+}
+
+/// The response that replaces one larger than the client accepts: every item
+/// failed with Response Too Large (as the OASIS MSGENC test cases answer).
+fn too_large(mut response: ResponseMessage) -> ResponseMessage {
+    for item in &mut response.batch_items {
+        *item = ResponseBatchItem::failure(
+            item.operation,
+            item.unique_batch_item_id.take(),
+            ResultReason::RESPONSE_TOO_LARGE,
+            "TOO_LARGE".into(),
+        );
+    }
+    response
 }
 
 /// The response to a message that could not be read as a request: one failed
