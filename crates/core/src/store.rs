@@ -62,6 +62,9 @@ pub trait Store: Send + Sync {
     fn app(&self, id: AppId) -> Result<Option<App>, StoreError>;
     /// The apps of `account`, by name.
     fn apps(&self, account: AccountId) -> Result<Vec<App>, StoreError>;
+    /// The app that pinned the client certificate whose SHA-256 fingerprint is
+    /// `sha256`, whatever its account (certificate authentication starts from it).
+    fn app_by_pinned_cert(&self, sha256: &[u8; 32]) -> Result<Option<App>, StoreError>;
 
     /// Adds an object; durable when this returns.
     fn insert_object(&self, object: &ManagedObject) -> Result<(), StoreError>;

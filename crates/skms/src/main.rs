@@ -1,6 +1,7 @@
 //! `skms`: the one binary of Sovereign KMS (the server, its administration and its tools).
 #![forbid(unsafe_code)]
 
+mod serve;
 mod ttlv;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,14 @@ struct Cli {
 enum Command {
     /// Read and write KMIP TTLV messages by hand: decode binary TTLV to a tree, JSON or XML, and back.
     Ttlv(ttlv::TtlvArgs),
+    /// Run the server: KMIP over TLS (port 5696); creates the data directory, root key and certificates on first start.
+    Serve(skms_server::config::ServeFlags),
+    /// Manage accounts directly in a local data directory (until the REST API replaces direct data-dir access).
+    #[command(subcommand)]
+    Account(serve::AccountCommand),
+    /// Manage apps directly in a local data directory (until the REST API replaces direct data-dir access).
+    #[command(subcommand)]
+    App(serve::AppCommand),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +39,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Ttlv(args) => ttlv::run(args),
+        Command::Serve(flags) => return serve::serve(flags),
+        Command::Account(cmd) => return serve::account(cmd),
+        Command::App(cmd) => return serve::app(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -157,6 +157,13 @@ impl Store for SqliteStore {
         self.snapshot(|c| rows::apps(c, account))
     }
 
+    fn app_by_pinned_cert(&self, sha256: &[u8; 32]) -> Result<Option<App>, StoreError> {
+        self.snapshot(|c| match rows::app_id_by_pinned_cert(c, sha256)? {
+            Some(id) => rows::app(c, id),
+            None => Ok(None),
+        })
+    }
+
     fn insert_object(&self, object: &ManagedObject) -> Result<(), StoreError> {
         let row = ObjectRow::new(object);
         self.writer.write(move |c| rows::insert_object(c, &row))

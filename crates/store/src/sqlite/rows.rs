@@ -397,6 +397,26 @@ pub fn app(c: &Connection, id: AppId) -> Result<Option<App>, StoreError> {
     }))
 }
 
+/// The app that pinned the certificate fingerprint `sha256` (the oldest pin if
+/// several apps pinned it); run inside one read transaction.
+pub fn app_id_by_pinned_cert(
+    c: &Connection,
+    sha256: &[u8; 32],
+) -> Result<Option<AppId>, StoreError> {
+    let what = "find app by pinned certificate";
+    c.prepare_cached(
+        "SELECT p.app FROM app_pinned_certs p JOIN apps a ON a.id = p.app
+         WHERE p.sha256 = ?1 ORDER BY a.created, p.app LIMIT 1",
+    )
+    .and_then(|mut s| {
+        s.query_row([&sha256[..]], |r| r.get::<_, Vec<u8>>(0))
+            .optional()
+    })
+    .map_err(|e| backend(what, e))?
+    .map(|id| id16(id, what).map(AppId::from_bytes))
+    .transpose()
+}
+
 /// The apps of `account`, by name; run inside one read transaction.
 pub fn apps(c: &Connection, account: AccountId) -> Result<Vec<App>, StoreError> {
     let ids = c

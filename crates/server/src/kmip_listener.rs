@@ -1,0 +1,416 @@
+//! The KMIP over TLS listener, shaped like tokio's mini-redis: one accept loop
+//! bounded by a semaphore, one task per connection, shutdown by broadcast.
+//!
+//! Per connection: TLS handshake (time-limited; failures are debug noise, as
+//! vCenter probes and retries a lot), the client certificate's identity, then
+//! request after request: one bounded TTLV frame, decode, authenticate, run the
+//! operations off the async threads, write the response.
+
+use crate::backoff::Backoff;
+use crate::config::Config;
+use crate::tls;
+use kmip::binary::{self, Limits};
+use kmip::messages::{Credential, RequestMessage, ResponseMessage};
+use kmip::{Tag, Ttlv, Value};
+use rustls_pki_types::{CertificateDer, UnixTime};
+use skms_core::model::Timestamp;
+use skms_core::ops::{self, Caller, Context, ServerInfo};
+use skms_core::store::Store;
+use skms_core::tenancy::{self, Keyring};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, mpsc, Semaphore};
+use tokio_rustls::TlsAcceptor;
+use tracing::{debug, error, info, warn};
+
+/// What every connection shares.
+pub struct Shared {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Account keys.
+    pub keyring: Arc<Keyring>,
+    /// What Discover Versions and Query report.
+    pub server_info: ServerInfo,
+    /// Bounds of one message.
+    pub limits: Limits,
+    /// Silence allowed between requests.
+    pub idle_timeout: Duration,
+    /// Time allowed for the TLS handshake.
+    pub handshake_timeout: Duration,
+    /// Whether client certificates need the clientAuth EKU.
+    pub require_client_auth_eku: bool,
+    /// Slows down sources that keep failing authentication.
+    pub backoff: Backoff,
+}
+
+impl Shared {
+    /// The shared state for `config`.
+    pub fn new(config: &Config, store: Arc<dyn Store>, keyring: Arc<Keyring>) -> Self {
+        Shared {
+            store,
+            keyring,
+            server_info: ServerInfo::default(),
+            limits: Limits {
+                max_message_size: config.max_message_size,
+                ..Limits::default()
+            },
+            idle_timeout: config.idle_timeout,
+            handshake_timeout: config.handshake_timeout,
+            require_client_auth_eku: config.require_client_auth_eku,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// The accept loop of a bound listener.
+pub struct KmipListener {
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    shared: Arc<Shared>,
+    limit: Arc<Semaphore>,
+}
+
+impl KmipListener {
+    /// A listener over a bound socket.
+    pub fn new(
+        listener: TcpListener,
+        acceptor: TlsAcceptor,
+        shared: Arc<Shared>,
+        max_connections: usize,
+    ) -> Self {
+        KmipListener {
+            listener,
+            acceptor,
+            shared,
+            limit: Arc::new(Semaphore::new(max_connections)),
+        }
+    }
+
+    /// Accepts connections until `shutdown` fires, then waits for the open
+    /// connections to finish their current request and close.
+    pub async fn run(self, shutdown: broadcast::Sender<()>) {
+        let mut stop = shutdown.subscribe();
+        // Each connection holds a sender; when all are dropped, they are done.
+        let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+        loop {
+            let permit = tokio::select! {
+                _ = stop.recv() => break,
+                p = self.limit.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
+            let accepted = tokio::select! {
+                _ = stop.recv() => break,
+                a = self.listener.accept() => a,
+            };
+            let (tcp, peer) = match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause instead of spinning.
+                    error!(error = %e, "KMIP accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let _ = tcp.set_nodelay(true);
+            let acceptor = self.acceptor.clone();
+            let shared = self.shared.clone();
+            let stop = shutdown.subscribe();
+            let done = done_tx.clone();
+            tokio::spawn(async move {
+                serve_connection(tcp, peer, acceptor, shared, stop).await;
+                drop(permit);
+                drop(done);
+            });
+        }
+        drop(done_tx);
+        let _ = done_rx.recv().await;
+        info!("KMIP listener stopped");
+    }
+}
+
+/// One connection, from handshake to close.
+async fn serve_connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    acceptor: TlsAcceptor,
+    shared: Arc<Shared>,
+    mut stop: broadcast::Receiver<()>,
+) {
+    let tls = match tokio::time::timeout(shared.handshake_timeout, acceptor.accept(tcp)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            debug!(%peer, error = %e, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            debug!(%peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    let chain: Vec<CertificateDer<'static>> = tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
+        .unwrap_or_default();
+    let mut caller: Option<Caller> = None;
+    if !chain.is_empty() {
+        let s = shared.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            tls::identify(
+                &*s.store,
+                &chain,
+                s.require_client_auth_eku,
+                UnixTime::now(),
+            )
+        })
+        .await;
+        match found {
+            Ok(Ok((c, how))) => {
+                debug!(%peer, app = %c.app.id, ?how, "client certificate identifies an app");
+                caller = Some(c);
+            }
+            Ok(Err(why)) => debug!(%peer, reason = %why, "client certificate identifies no app"),
+            Err(e) => error!(%peer, error = %e, "certificate lookup panicked"),
+        }
+    } else {
+        debug!(%peer, "TLS connection without a client certificate");
+    }
+    let mut conn = Connection {
+        stream: tls,
+        peer,
+        shared,
+        caller,
+    };
+    loop {
+        let frame = tokio::select! {
+            _ = stop.recv() => break,
+            f = tokio::time::timeout(conn.shared.idle_timeout, conn.read_frame()) => f,
+        };
+        let frame = match frame {
+            Err(_) => {
+                debug!(%peer, "idle timeout");
+                break;
+            }
+            Ok(Ok(Frame::Closed)) => break,
+            Ok(Ok(Frame::Request(bytes))) => bytes,
+            Ok(Ok(Frame::Refused(message))) => {
+                debug!(%peer, %message, "refused a message; closing");
+                let _ = conn.respond(conn.invalid((1, 0), message)).await;
+                break;
+            }
+            Ok(Err(e)) => {
+                debug!(%peer, error = %e, "connection read failed");
+                break;
+            }
+        };
+        let response = conn.handle(frame).await;
+        if let Err(e) = conn.respond(response).await {
+            debug!(%peer, error = %e, "write failed");
+            break;
+        }
+    }
+    let _ = conn.stream.shutdown().await;
+}
+
+/// What one read gives.
+enum Frame {
+    /// A complete request message of an acceptable size.
+    Request(Vec<u8>),
+    /// A frame that cannot be served; the connection must close after the error response.
+    Refused(String),
+    /// The peer closed between messages.
+    Closed,
+}
+
+struct Connection<S> {
+    stream: S,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    /// Who this connection's requests are served as when they carry no credential.
+    caller: Option<Caller>,
+}
+
+/// The first 4 bytes of every request: tag Request Message (0x420078), type Structure.
+const REQUEST_HEAD: [u8; 4] = [0x42, 0x00, 0x78, 0x01];
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    /// Reads exactly one TTLV frame, checking its size before reading its body.
+    async fn read_frame(&mut self) -> std::io::Result<Frame> {
+        let mut header = [0u8; 8];
+        let mut got = 0;
+        while got < header.len() {
+            let n = self.stream.read(&mut header[got..]).await?;
+            if n == 0 {
+                if got == 0 {
+                    return Ok(Frame::Closed);
+                }
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            got += n;
+        }
+        if header[..4] != REQUEST_HEAD {
+            return Ok(Frame::Refused(format!(
+                "not a KMIP request message: starts with {}",
+                hex::encode(&header[..4])
+            )));
+        }
+        let len = binary::frame_len(&header).unwrap_or(usize::MAX);
+        let limit = self.shared.limits.max_message_size;
+        if len > limit {
+            return Ok(Frame::Refused(format!(
+                "message of {len} bytes exceeds the limit of {limit} bytes"
+            )));
+        }
+        let mut buf = vec![0u8; len];
+        buf[..8].copy_from_slice(&header);
+        self.stream.read_exact(&mut buf[8..]).await?;
+        Ok(Frame::Request(buf))
+    }
+
+    async fn respond(&mut self, response: ResponseMessage) -> std::io::Result<()> {
+        let bytes = response.encode();
+        self.stream.write_all(&bytes).await?;
+        self.stream.flush().await
+    }
+
+    fn invalid(&self, version: (i32, i32), message: String) -> ResponseMessage {
+        let ctx = Context {
+            store: &*self.shared.store,
+            keyring: &self.shared.keyring,
+            now: now(),
+            server: &self.shared.server_info,
+        };
+        ops::invalid_message(&ctx, version, message)
+    }
+
+    /// Decodes, authenticates and serves one request message.
+    async fn handle(&mut self, bytes: Vec<u8>) -> ResponseMessage {
+        let tree = match binary::decode(&bytes, &self.shared.limits) {
+            Ok(t) => t,
+            Err(e) => {
+                debug!(peer = %self.peer, error = %e, "undecodable message");
+                return self.invalid((1, 0), format!("malformed TTLV: {e}"));
+            }
+        };
+        let version = request_version(&tree).unwrap_or((1, 0));
+        let mut request = match RequestMessage::from_ttlv(tree) {
+            Ok(r) => r,
+            Err(e) => {
+                debug!(peer = %self.peer, error = %e, "not a valid request message");
+                return self.invalid(version, format!("invalid request message: {e}"));
+            }
+        };
+        let caller = match take_password(&mut request) {
+            None => self.caller.clone(),
+            Some((username, password)) => {
+                match self.authenticate(username.clone(), password).await {
+                    Some(c) => {
+                        self.caller = Some(c.clone());
+                        Some(c)
+                    }
+                    None => {
+                        warn!(peer = %self.peer, %username, "KMIP authentication failed");
+                        None
+                    }
+                }
+            }
+        };
+        let shared = self.shared.clone();
+        let served = tokio::task::spawn_blocking(move || {
+            let ctx = Context {
+                store: &*shared.store,
+                keyring: &shared.keyring,
+                now: now(),
+                server: &shared.server_info,
+            };
+            ops::handle_message(&ctx, caller.as_ref(), request)
+        })
+        .await;
+        match served {
+            Ok(r) => r,
+            Err(e) => {
+                error!(peer = %self.peer, error = %e, "an operation panicked");
+                self.invalid(version, "the server failed to process the request".into())
+            }
+        }
+    }
+
+    /// The caller a username (app id) and password (its secret) prove, after
+    /// the back-off this source has earned by failing before.
+    async fn authenticate(
+        &self,
+        username: String,
+        password: kmip::messages::SecretString,
+    ) -> Option<Caller> {
+        let ip: IpAddr = self.peer.ip();
+        let wait = self.shared.backoff.delay(ip);
+        if !wait.is_zero() {
+            debug!(peer = %self.peer, ?wait, "slowing a source that failed authentication");
+            tokio::time::sleep(wait).await;
+        }
+        let shared = self.shared.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let app = tenancy::authenticate_secret(&*shared.store, &username, &password.0)
+                .ok()
+                .flatten()?;
+            tls::caller_for(&*shared.store, app).ok()
+        })
+        .await
+        .ok()
+        .flatten();
+        match &result {
+            Some(_) => self.shared.backoff.success(ip),
+            None => self.shared.backoff.failure(ip),
+        }
+        result
+    }
+}
+
+/// Removes the Username and Password credential from the header, if any
+/// (so the password does not travel further than needed).
+fn take_password(request: &mut RequestMessage) -> Option<(String, kmip::messages::SecretString)> {
+    let auth = request.header.authentication.as_mut()?;
+    let i = auth
+        .credential
+        .iter()
+        .position(|c| matches!(c, Credential::UsernameAndPassword(_)))?;
+    match auth.credential.remove(i) {
+        Credential::UsernameAndPassword(mut c) => {
+            let password = c.password.take().unwrap_or_default();
+            Some((std::mem::take(&mut c.username), password))
+        }
+        _ => None,
+    }
+}
+
+/// The protocol version in a request tree's header, when it is there.
+fn request_version(tree: &Ttlv) -> Option<(i32, i32)> {
+    fn child(t: &Ttlv, tag: Tag) -> Option<&Ttlv> {
+        match &t.value {
+            Value::Structure(items) => items.iter().find(|i| i.tag == tag),
+            _ => None,
+        }
+    }
+    let pv = child(child(tree, Tag::REQUEST_HEADER)?, Tag::PROTOCOL_VERSION)?;
+    let num = |tag| match child(pv, tag)?.value {
+        Value::Integer(n) => Some(n),
+        _ => None,
+    };
+    Some((
+        num(Tag::PROTOCOL_VERSION_MAJOR)?,
+        num(Tag::PROTOCOL_VERSION_MINOR)?,
+    ))
+}
+
+fn now() -> Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,168 @@
+//! The network front of Sovereign KMS: configuration, first start (data
+//! directory, root key, server CA and certificate), TLS with client
+//! identities, and the KMIP over TLS listener. The REST API comes later.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod backoff;
+pub mod config;
+pub mod init;
+pub mod kmip_listener;
+pub mod tls;
+
+use config::Config;
+use kmip_listener::{KmipListener, Shared};
+use skms_core::keys::RootOfTrust;
+use skms_core::store::Store;
+use skms_core::tenancy::Keyring;
+use skms_store::SqliteStore;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The configuration is wrong.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// The data directory could not be opened or initialized.
+    #[error(transparent)]
+    Init(#[from] init::InitError),
+    /// The TLS configuration was refused.
+    #[error("TLS: {0}")]
+    Tls(#[from] rustls::Error),
+    /// The KMIP address could not be bound.
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A started server: where it listens, what it created, and how to stop it.
+pub struct Running {
+    /// The address the KMIP listener is bound to (the real port when 0 was asked).
+    pub kmip_addr: SocketAddr,
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// The CA certificate to give to vCenter.
+    pub ca_cert_path: PathBuf,
+    /// What this start created, one line each.
+    pub created: Vec<String>,
+    /// The store (for admin work in-process and tests).
+    pub store: Arc<SqliteStore>,
+    /// The root of trust.
+    pub root: Arc<dyn RootOfTrust>,
+    shutdown: broadcast::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, lets open connections finish their current request, and waits.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(());
+        let _ = self.task.await;
+    }
+
+    /// Waits until the listener ends (after [`Running::shutdown_handle`] fires).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+
+    /// A sender that stops the server when sent to.
+    pub fn shutdown_handle(&self) -> broadcast::Sender<()> {
+        self.shutdown.clone()
+    }
+}
+
+/// Opens the data directory (creating it on first start), binds the KMIP
+/// address and starts serving in the background.
+pub async fn start(config: &Config) -> Result<Running, ServerError> {
+    let cfg = config.clone();
+    let data = tokio::task::spawn_blocking(move || init::open(&cfg))
+        .await
+        .map_err(|e| init::InitError::Cert(format!("initialization panicked: {e}")))??;
+    let tls_config = tls::server_config(&data)?;
+    let listener = tokio::net::TcpListener::bind(config.kmip_addr)
+        .await
+        .map_err(|e| ServerError::Bind {
+            addr: config.kmip_addr,
+            reason: e.to_string(),
+        })?;
+    let kmip_addr = listener.local_addr().map_err(|e| ServerError::Bind {
+        addr: config.kmip_addr,
+        reason: e.to_string(),
+    })?;
+    let root: Arc<dyn RootOfTrust> = data.root.clone();
+    let store: Arc<dyn Store> = data.store.clone();
+    let shared = Arc::new(Shared::new(
+        config,
+        store,
+        Arc::new(Keyring::new(root.clone())),
+    ));
+    let (shutdown, _) = broadcast::channel(1);
+    let kmip = KmipListener::new(
+        listener,
+        tokio_rustls::TlsAcceptor::from(tls_config),
+        shared,
+        config.max_connections,
+    );
+    let task = tokio::spawn(kmip.run(shutdown.clone()));
+    info!(addr = %kmip_addr, data_dir = %data.path.display(), "KMIP listener started");
+    Ok(Running {
+        kmip_addr,
+        data_dir: data.path,
+        ca_cert_path: data.ca_cert_path,
+        created: data.created,
+        store: data.store,
+        root,
+        shutdown,
+        task,
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM (Ctrl-C elsewhere).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {},
+                    _ = term.recv() => {},
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Logs to stderr; the filter is `SKMS_LOG` or `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var("SKMS_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .or_else(|| EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,452 @@
+//! The KMIP listener end to end, over real TLS on loopback: vCenter's opening
+//! messages, password and certificate authentication, and robustness against
+//! the traffic vCenter and the Internet send (probes, garbage, huge lengths).
+
+use kmip::binary::{frame_len, Limits};
+use kmip::enums::{ResultReason, ResultStatus};
+use kmip::messages::{
+    Authentication, Credential, ProtocolVersion, RequestMessage, ResponseMessage, SecretString,
+    UsernameAndPassword,
+};
+use kmip::payloads::ResponsePayload;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use skms_core::model::{Account, App, AuthMethod};
+use skms_core::store::Store;
+use skms_core::tenancy::{self, NewApp};
+use skms_server::config::Config;
+use skms_server::Running;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+/// vsphere-kmip.md A1: Discover Versions, no batch id, empty payload.
+const DV: &str = "42007801000000604200770100000038420069010000002042006a0200000004000000010000000042006b0200000004000000010000000042000d0200000004000000010000000042000f010000001842005c05000000040000001e000000004200790100000000";
+/// A3: Query (Query Server Information), batch id QLKC01.
+const QUERY: &str = "42007801000000804200770100000038420069010000002042006a0200000004000000010000000042006b0200000004000000010000000042000d0200000004000000010000000042000f010000003842005c050000000400000018000000004200930800000008514c4b4301000000420079010000001042007405000000040000000300000000";
+/// A4: Create (AES-256), batch id QLKC01.
+const CREATE: &str = "42007801000001304200770100000038420069010000002042006a0200000004000000010000000042006b0200000004000000010000000042000d0200000004000000010000000042000f01000000e842005c050000000400000001000000004200930800000008514c4b430100000042007901000000c04200570500000004000000020000000042009101000000a8420008010000003042000a070000001743727970746f6772617068696320416c676f726974686d0042000b05000000040000000300000000420008010000003042000a070000001843727970746f67726170686963205573616765204d61736b42000b02000000040000000c00000000420008010000003042000a070000001443727970746f67726170686963204c656e6774680000000042000b02000000040000010000000000";
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!(
+            "skms-server-{}-{name}-{}",
+            std::process::id(),
+            skms_core::ids::ObjectId::new()
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Fixture {
+    server: Running,
+    _dir: TempDir,
+    account: Account,
+    app: App,
+    secret: String,
+    ca: CertificateDer<'static>,
+}
+
+async fn start(name: &str) -> Fixture {
+    let dir = TempDir::new(name);
+    let config = Config {
+        data_dir: dir.0.join("data"),
+        kmip_addr: "127.0.0.1:0".parse().unwrap(),
+        idle_timeout: Duration::from_secs(10),
+        handshake_timeout: Duration::from_secs(5),
+        ..Config::default()
+    };
+    let server = skms_server::start(&config).await.unwrap();
+    let store = server.store.clone();
+    let root = server.root.clone();
+    let (account, app, secret) = tokio::task::spawn_blocking(move || {
+        let (account, _) = tenancy::create_account(&*store, &*root, "acme", 1).unwrap();
+        let (app, secret) = tenancy::create_app(
+            &*store,
+            account.id,
+            NewApp {
+                name: "vcenter".into(),
+                description: String::new(),
+                kmip: true,
+                rest: false,
+                auth_method: AuthMethod::ApiKey,
+                groups: vec![],
+                default_group: None,
+            },
+            1,
+        )
+        .unwrap();
+        (account, app, secret.expose().to_string())
+    })
+    .await
+    .unwrap();
+    let ca = skms_server::init::read_cert_pem(&server.ca_cert_path).unwrap()[0].clone();
+    Fixture {
+        server,
+        _dir: dir,
+        account,
+        app,
+        secret,
+        ca,
+    }
+}
+
+/// A client certificate and its key.
+struct ClientCert {
+    der: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+}
+
+fn self_signed(cn: &str) -> ClientCert {
+    let key = KeyPair::generate().unwrap();
+    let mut p = CertificateParams::new(vec![]).unwrap();
+    p.distinguished_name.push(DnType::CommonName, cn);
+    let cert = p.self_signed(&key).unwrap();
+    ClientCert {
+        der: cert.der().clone(),
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    }
+}
+
+fn client_config(f: &Fixture, cert: Option<&ClientCert>) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(f.ca.clone()).unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
+    Arc::new(match cert {
+        Some(c) => builder
+            .with_client_auth_cert(vec![c.der.clone()], c.key.clone_key())
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    })
+}
+
+async fn connect_with(
+    config: Arc<rustls::ClientConfig>,
+    addr: std::net::SocketAddr,
+) -> TlsStream<TcpStream> {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    TlsConnector::from(config)
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap()
+}
+
+async fn connect(f: &Fixture, cert: Option<&ClientCert>) -> TlsStream<TcpStream> {
+    connect_with(client_config(f, cert), f.server.kmip_addr).await
+}
+
+async fn read_response<S: AsyncReadExt + Unpin>(s: &mut S) -> ResponseMessage {
+    let mut head = [0u8; 8];
+    s.read_exact(&mut head).await.unwrap();
+    let mut buf = vec![0u8; frame_len(&head).unwrap()];
+    buf[..8].copy_from_slice(&head);
+    s.read_exact(&mut buf[8..]).await.unwrap();
+    ResponseMessage::decode(&buf, &Limits::default()).unwrap()
+}
+
+async fn exchange(s: &mut TlsStream<TcpStream>, request: Vec<u8>) -> ResponseMessage {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        s.write_all(&request).await.unwrap();
+        s.flush().await.unwrap();
+        read_response(s).await
+    })
+    .await
+    .expect("the server answers within 10 s")
+}
+
+fn with_password(hex_request: &str, username: &str, password: &str) -> Vec<u8> {
+    let mut r =
+        RequestMessage::decode(&hex::decode(hex_request).unwrap(), &Limits::default()).unwrap();
+    r.header.authentication = Some(Authentication {
+        credential: vec![Credential::UsernameAndPassword(UsernameAndPassword {
+            username: username.into(),
+            password: Some(SecretString(password.into())),
+        })],
+    });
+    r.encode()
+}
+
+fn reason(r: &ResponseMessage) -> Option<ResultReason> {
+    assert_eq!(r.batch_items.len(), 1);
+    r.batch_items[0].result_reason
+}
+
+/// Create answers Operation Not Supported until the operations land, then Success;
+/// either way it was served as an authenticated app.
+fn assert_authenticated(r: &ResponseMessage) {
+    let item = &r.batch_items[0];
+    assert_ne!(
+        item.result_reason,
+        Some(ResultReason::AUTHENTICATION_NOT_SUCCESSFUL),
+        "{item:?}"
+    );
+    assert!(
+        item.result_status == ResultStatus::SUCCESS
+            || item.result_reason == Some(ResultReason::OPERATION_NOT_SUPPORTED),
+        "{item:?}"
+    );
+}
+
+fn assert_unauthenticated(r: &ResponseMessage) {
+    assert_eq!(
+        r.batch_items[0].result_status,
+        ResultStatus::OPERATION_FAILED
+    );
+    assert_eq!(reason(r), Some(ResultReason::AUTHENTICATION_NOT_SUCCESSFUL));
+}
+
+async fn discover_versions(s: &mut TlsStream<TcpStream>) {
+    let r = exchange(s, hex::decode(DV).unwrap()).await;
+    assert_eq!(r.header.protocol_version, ProtocolVersion::new(1, 1));
+    let item = &r.batch_items[0];
+    assert_eq!(item.result_status, ResultStatus::SUCCESS);
+    assert_eq!(item.unique_batch_item_id, None, "no id asked, none echoed");
+    match &item.payload {
+        Some(ResponsePayload::DiscoverVersions(p)) => {
+            assert!(p.protocol_version.contains(&ProtocolVersion::new(1, 1)))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vcenter_opening_then_password_authentication() {
+    let f = start("password").await;
+    let mut s = connect(&f, None).await;
+    discover_versions(&mut s).await;
+    let r = exchange(&mut s, hex::decode(QUERY).unwrap()).await;
+    let item = &r.batch_items[0];
+    assert_eq!(item.result_status, ResultStatus::SUCCESS);
+    assert_eq!(
+        item.unique_batch_item_id.as_ref().map(|b| b.as_ref()),
+        Some(&b"QLKC\x01\0\0\0"[..])
+    );
+    match &item.payload {
+        Some(ResponsePayload::Query(q)) => {
+            assert!(q
+                .vendor_identification
+                .as_deref()
+                .unwrap()
+                .contains("Sovereign KMS"))
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // The credential authenticates this request…
+    let user = f.app.id.to_string();
+    let r = exchange(&mut s, with_password(CREATE, &user, &f.secret)).await;
+    assert_authenticated(&r);
+    // …and the connection: a later request without one is the same app.
+    let r = exchange(&mut s, hex::decode(CREATE).unwrap()).await;
+    assert_authenticated(&r);
+    drop(s);
+
+    // A new connection starts with nobody.
+    let mut s = connect(&f, None).await;
+    discover_versions(&mut s).await;
+    let r = exchange(&mut s, hex::decode(CREATE).unwrap()).await;
+    assert_unauthenticated(&r);
+    // A wrong password, or an unknown app, is refused.
+    let r = exchange(&mut s, with_password(CREATE, &user, "wrong")).await;
+    assert_unauthenticated(&r);
+    let other = skms_core::ids::AppId::new().to_string();
+    let r = exchange(&mut s, with_password(CREATE, &other, &f.secret)).await;
+    assert_unauthenticated(&r);
+    // The right one still works after failures (slowed, not locked out).
+    let r = exchange(&mut s, with_password(CREATE, &user, &f.secret)).await;
+    assert_authenticated(&r);
+    assert_eq!(f.account.name, "acme");
+    f.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_certificates_pinned_or_issued_by_a_trusted_ca() {
+    let f = start("certs").await;
+    let store = f.server.store.clone();
+
+    // vCenter's self-signed client certificate, pinned by fingerprint.
+    let pinned = self_signed("kmipClient20161127094708");
+    let unpinned = self_signed("kmipClient20161127094709");
+    // An app CA and a certificate it issued to CN = the app id.
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(vec![]).unwrap();
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "vCenter VMCA");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, &ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut leaf_params = CertificateParams::new(vec![]).unwrap();
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, f.app.id.to_string());
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+    let issued = ClientCert {
+        der: leaf.der().clone(),
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+    };
+    // The same CN from an unknown CA.
+    let rogue_key = KeyPair::generate().unwrap();
+    let rogue = {
+        let mut p = CertificateParams::new(vec![]).unwrap();
+        p.distinguished_name
+            .push(DnType::CommonName, f.app.id.to_string());
+        let c = p.self_signed(&rogue_key).unwrap();
+        ClientCert {
+            der: c.der().clone(),
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(rogue_key.serialize_der())),
+        }
+    };
+
+    let mut app = f.app.clone();
+    app.pinned_certs = vec![skms_server::tls::fingerprint(&pinned.der)];
+    app.trusted_cas = vec![ca_cert.der().to_vec()];
+    tokio::task::spawn_blocking(move || store.update_app(&app).unwrap())
+        .await
+        .unwrap();
+
+    for (what, cert, ok) in [
+        ("pinned self-signed", &pinned, true),
+        ("unpinned self-signed", &unpinned, false),
+        ("CN = app id, issued by a trusted CA", &issued, true),
+        ("CN = app id, self-signed", &rogue, false),
+    ] {
+        let mut s = connect(&f, Some(cert)).await;
+        discover_versions(&mut s).await;
+        let r = exchange(&mut s, hex::decode(CREATE).unwrap()).await;
+        if ok {
+            assert_authenticated(&r);
+        } else {
+            assert_unauthenticated(&r);
+        }
+        eprintln!("{what}: ok");
+    }
+    f.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn survives_probes_garbage_huge_and_truncated_messages() {
+    let f = start("robust").await;
+    let addr = f.server.kmip_addr;
+
+    // 50 health-check probes: TLS completes, then close without a message.
+    let config = client_config(&f, None);
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let config = config.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut s = connect_with(config, addr).await;
+            let _ = s.shutdown().await;
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+
+    // 50 connections that send garbage instead of a ClientHello.
+    let mut tasks = Vec::new();
+    for i in 0..50u8 {
+        tasks.push(tokio::spawn(async move {
+            let mut tcp = TcpStream::connect(addr).await.unwrap();
+            let _ = tcp.write_all(&[i; 300]).await;
+            let mut sink = Vec::new();
+            let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut sink)).await;
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+
+    // A message declaring 100 MiB: an error response, then the connection closes.
+    let mut s = connect(&f, None).await;
+    s.write_all(&[0x42, 0x00, 0x78, 0x01, 0x06, 0x40, 0x00, 0x00])
+        .await
+        .unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(5), read_response(&mut s))
+        .await
+        .unwrap();
+    assert_eq!(reason(&r), Some(ResultReason::INVALID_MESSAGE));
+    let msg = r.batch_items[0].result_message.clone().unwrap();
+    assert!(msg.contains("exceeds the limit"), "{msg}");
+    let mut rest = Vec::new();
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed after the error");
+
+    // A well-framed message that is not a valid request: error, connection kept.
+    let mut s = connect(&f, None).await;
+    let mut bad = hex::decode(DV).unwrap();
+    bad[0x1b] = 0x07; // the Protocol Version Major item claims to be a Text String
+    let r = exchange(&mut s, bad).await;
+    assert_eq!(reason(&r), Some(ResultReason::INVALID_MESSAGE));
+    discover_versions(&mut s).await;
+
+    // A truncated frame, then close.
+    let mut s = connect(&f, None).await;
+    s.write_all(&hex::decode(DV).unwrap()[..40]).await.unwrap();
+    let _ = s.shutdown().await;
+    drop(s);
+
+    // Still serving, promptly.
+    let started = std::time::Instant::now();
+    let mut s = connect(&f, None).await;
+    discover_versions(&mut s).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    f.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openssl_s_client_completes_a_tls12_handshake() {
+    let f = start("openssl").await;
+    let port = f.server.kmip_addr.port();
+    let ca = f.server.ca_cert_path.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("timeout")
+            .args(["20", "openssl", "s_client", "-connect"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-tls1_2", "-CAfile"])
+            .arg(&ca)
+            .stdin(std::process::Stdio::piped())
+            .output()
+            .expect("openssl is installed (apt-get install openssl)")
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Protocol  : TLSv1.2") || text.contains("TLSv1.2"),
+        "{text}"
+    );
+    assert!(text.contains("Verify return code: 0 (ok)"), "{text}");
+    assert!(!text.contains("Cipher is (NONE)"), "{text}");
+    // and the server is fine afterwards
+    let mut s = connect(&f, None).await;
+    discover_versions(&mut s).await;
+    f.server.stop().await;
+}
