@@ -9,10 +9,9 @@
 //!   PyKMIP's `ResponseMessage` (`peer.py decode-responses`), and the fields it
 //!   reports match what we sent.
 //!
-//! PyKMIP is found as `$PYKMIP_PYTHON`, else a `python3` that imports `kmip`
-//! 0.11.0, else a venv bootstrapped once under `$CARGO_TARGET_TMPDIR`
-//! (`python3 -m venv` + `pip install pykmip==0.11.0`). When none works the
-//! tests fail with instructions; they never skip.
+//! PyKMIP comes from `tools/pykmip-python` (`$PYKMIP_PYTHON`, a `python3` that
+//! has it, or a venv it bootstraps once under `target/`). When none works the
+//! tests fail and say why; they never skip.
 
 use kmip::attributes::{
     Attribute, AttributeName, AttributeReference, Attributes, InlineAttributes,
@@ -30,91 +29,24 @@ use kmip::{Bytes, Tag, Value};
 use serde_json::{json, Value as Json};
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 // ---------------------------------------------------------------------------
-// Finding (or bootstrapping) a Python with PyKMIP 0.11.0.
-
-const PYKMIP: &str = "pykmip==0.11.0";
-const HOW_TO: &str = "install it with `python3 -m venv /tmp/pykmip && /tmp/pykmip/bin/pip install \
-     pykmip==0.11.0` and run the tests with PYKMIP_PYTHON=/tmp/pykmip/bin/python";
-
-fn has_pykmip(python: &Path) -> bool {
-    Command::new(python)
-        .args([
-            "-c",
-            "import sys, kmip.version as v; sys.exit(0 if v.__version__ == '0.11.0' else 1)",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{cmd:?} failed ({}):\n{}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
+// Finding (or bootstrapping) a Python with PyKMIP 0.11.0: tools/pykmip-python.
 
 fn find_python() -> Result<PathBuf, String> {
-    if let Some(p) = std::env::var_os("PYKMIP_PYTHON") {
-        let p = PathBuf::from(p);
-        return if has_pykmip(&p) {
-            Ok(p)
-        } else {
-            Err(format!(
-                "PYKMIP_PYTHON={} does not import kmip 0.11.0; {HOW_TO}",
-                p.display()
-            ))
-        };
-    }
-    let system = PathBuf::from("python3");
-    if has_pykmip(&system) {
-        return Ok(system);
-    }
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pykmip-venv");
-    let py = venv.join("bin").join("python");
-    if has_pykmip(&py) {
-        return Ok(py);
-    }
-    let bootstrap = || -> Result<(), String> {
-        if !py.exists() {
-            run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-        }
-        run(Command::new(&py).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            PYKMIP,
-        ]))
-    };
-    bootstrap().map_err(|e| {
-        format!(
-            "PyKMIP is not installed and bootstrapping a venv at {} failed: {e}\n{HOW_TO}",
-            venv.display()
-        )
-    })?;
-    if has_pykmip(&py) {
-        Ok(py)
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/pykmip-python");
+    let out = Command::new(script)
+        .output()
+        .map_err(|e| format!("cannot run {script}: {e}"))?;
+    if out.status.success() {
+        Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
     } else {
         Err(format!(
-            "the venv at {} still does not import kmip 0.11.0; {HOW_TO}",
-            venv.display()
+            "PyKMIP is not available: {}",
+            String::from_utf8_lossy(&out.stderr)
         ))
     }
 }
