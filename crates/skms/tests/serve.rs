@@ -1,74 +1,21 @@
 //! `skms serve` as a process: first start on an empty data directory, the
 //! files it creates (private keys never in the clear), then a KMIP exchange.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::io::{Read, Write};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// vsphere-kmip.md A1: Discover Versions, no batch id, empty payload.
 const DV: &str = "42007801000000604200770100000038420069010000002042006a0200000004000000010000000042006b0200000004000000010000000042000d0200000004000000010000000042000f010000001842005c05000000040000001e000000004200790100000000";
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn first_start_creates_the_data_dir_and_serves_kmip() {
-    let dir: PathBuf = std::env::temp_dir().join(format!("skms-serve-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_skms"))
-        .args(["serve", "--data-dir"])
-        .arg(&dir)
-        .arg("--kmip-addr")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--https-addr")
-        .arg(format!("127.0.0.1:{}", free_port()))
-        .env_remove("SKMS_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut child = Killed(child);
-    let stdout = child.0.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut out = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no listening line in time; got {out:#?}"));
-        let done = line.contains("listening on");
-        out.push(line);
-        if done {
-            break;
-        }
-    }
-    let text = out.join("\n");
+    let dir = common::temp_dir("serve");
+    let server = common::serve(&dir);
+    let port = server.port;
+    let text = server.stdout.clone();
     for what in [
         "database",
         "root key",
@@ -133,6 +80,6 @@ fn first_start_creates_the_data_dir_and_serves_kmip() {
         kmip::enums::ResultStatus::SUCCESS
     );
     drop(tls);
-    drop(child);
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

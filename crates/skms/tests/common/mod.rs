@@ -1,0 +1,106 @@
+//! Running the real `skms` binary in tests: admin commands, and `skms serve`
+//! on free loopback ports, killed when the handle drops.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child process killed (and reaped) when dropped, so a failing test leaves no server behind.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A fresh, empty directory under the system temp dir, unique to this process and `name`.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("skms-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Runs `skms ARGS`, requires success, returns standard output.
+pub fn skms(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_skms"))
+        .args(args)
+        .env_remove("SKMS_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skms {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A running `skms serve`: the process, its KMIP port and what it printed up to "listening on".
+pub struct Server {
+    /// The process.
+    pub child: Killed,
+    /// The KMIP over TLS port on 127.0.0.1.
+    pub port: u16,
+    /// Standard output up to and including the "listening on" line.
+    pub stdout: String,
+}
+
+/// Starts `skms serve` on `dir` with free loopback ports and waits (60 s at most) until it listens.
+pub fn serve(dir: &Path) -> Server {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_skms"))
+        .args(["serve", "--data-dir"])
+        .arg(dir)
+        .arg("--kmip-addr")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--https-addr")
+        .arg(format!("127.0.0.1:{}", free_port()))
+        .env_remove("SKMS_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = Killed(child);
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut out = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no listening line in time; got {out:#?}"));
+        let done = line.contains("listening on");
+        out.push(line);
+        if done {
+            break;
+        }
+    }
+    Server {
+        child,
+        port,
+        stdout: out.join("\n"),
+    }
+}
