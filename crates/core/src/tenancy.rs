@@ -175,6 +175,43 @@ pub fn reset_secret(store: &dyn Store, app: &mut App) -> Result<AppSecret, Tenan
     Ok(secret)
 }
 
+/// Pins a client certificate (any, self-signed included: vCenter's own has an
+/// arbitrary CN) to `app` by its SHA-256 fingerprint; returns the fingerprint.
+pub fn pin_certificate(
+    store: &dyn Store,
+    app: &mut App,
+    der: &[u8],
+) -> Result<[u8; 32], TenancyError> {
+    crate::certs::inspect(der).map_err(TenancyError::Invalid)?;
+    let fp = crate::certs::fingerprint(der);
+    if !app.pinned_certs.contains(&fp) {
+        app.pinned_certs.push(fp);
+        store.update_app(app)?;
+    }
+    Ok(fp)
+}
+
+/// Trusts a CA for `app`: client certificates it issues whose CN is the app's
+/// UUID authenticate as the app (vCenter's "root CA certificate" option).
+pub fn trust_ca(
+    store: &dyn Store,
+    app: &mut App,
+    der: &[u8],
+) -> Result<crate::certs::CertInfo, TenancyError> {
+    let info = crate::certs::inspect(der).map_err(TenancyError::Invalid)?;
+    if !info.is_ca {
+        return Err(TenancyError::Invalid(format!(
+            "{} is not a CA certificate (Basic Constraints CA is not set): pin it instead",
+            info.subject
+        )));
+    }
+    if !app.trusted_cas.iter().any(|c| c == der) {
+        app.trusted_cas.push(der.to_vec());
+        store.update_app(app)?;
+    }
+    Ok(info)
+}
+
 /// The app whose id is `username` and whose secret is `password`, if it and
 /// its account are enabled. `None` for every failure alike (unknown app, wrong
 /// secret, disabled), so a caller cannot tell which.

@@ -9,7 +9,6 @@
 //! chain to one of that app's trusted CAs.
 
 use crate::init::DataDir;
-use aws_lc_rs::digest::{digest, SHA256};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
@@ -113,13 +112,7 @@ impl ClientCertVerifier for OfferedClientAuth {
     }
 }
 
-/// The SHA-256 fingerprint of a DER certificate (what an admin pins).
-pub fn fingerprint(cert: &[u8]) -> [u8; 32] {
-    let d = digest(&SHA256, cert);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
-}
+pub use skms_core::certs::fingerprint;
 
 /// The DER OID of the clientAuth extended key usage (1.3.6.1.5.5.7.3.2).
 const EKU_CLIENT_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02];

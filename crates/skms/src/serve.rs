@@ -97,6 +97,70 @@ pub enum AppCommand {
         #[command(flatten)]
         dir: DataDirArg,
     },
+    /// Pin a client certificate (PEM; self-signed allowed, any CN) to an app:
+    /// a TLS client presenting it authenticates as the app.
+    PinCert {
+        #[command(flatten)]
+        which: WhichApp,
+        /// The certificate, PEM (every CERTIFICATE block in the file is pinned).
+        #[arg(long, value_name = "FILE")]
+        pem: PathBuf,
+        #[command(flatten)]
+        dir: DataDirArg,
+    },
+    /// Trust a CA (PEM) for an app: certificates it issues whose CN is the app's
+    /// UUID authenticate as the app.
+    TrustCa {
+        #[command(flatten)]
+        which: WhichApp,
+        /// The CA certificate, PEM.
+        #[arg(long, value_name = "FILE")]
+        pem: PathBuf,
+        #[command(flatten)]
+        dir: DataDirArg,
+    },
+}
+
+/// Which app an admin command is about.
+#[derive(clap::Args)]
+pub struct WhichApp {
+    /// Name of the account.
+    #[arg(long)]
+    account: String,
+    /// Name of the app in that account.
+    #[arg(long)]
+    app: String,
+}
+
+/// Finds an app by account and app name.
+fn find_app(
+    store: &dyn skms_core::store::Store,
+    which: &WhichApp,
+) -> Result<skms_core::model::App, String> {
+    let account = store
+        .accounts()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|a| a.name == which.account.trim())
+        .ok_or_else(|| format!("no account named {:?}", which.account))?;
+    store
+        .apps(account.id)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|a| a.name == which.app.trim())
+        .ok_or_else(|| {
+            format!(
+                "no app named {:?} in account {:?}",
+                which.app, which.account
+            )
+        })
+}
+
+/// The certificates of a PEM file.
+fn read_pem(path: &std::path::Path) -> Result<Vec<Vec<u8>>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    skms_core::certs::from_pem(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn now() -> i64 {
@@ -134,8 +198,19 @@ pub fn account(cmd: AccountCommand) -> ExitCode {
     }
 }
 
+/// Which of the two certificate commands runs.
+enum Kind {
+    Pin,
+    Trust,
+}
+
 /// Runs an app command.
 pub fn app(cmd: AppCommand) -> ExitCode {
+    let cmd_kind = if matches!(cmd, AppCommand::PinCert { .. }) {
+        Kind::Pin
+    } else {
+        Kind::Trust
+    };
     match cmd {
         AppCommand::Create {
             account,
@@ -172,6 +247,37 @@ pub fn app(cmd: AppCommand) -> ExitCode {
                 }
                 Err(e) => fail(e),
             }
+        }
+        AppCommand::PinCert { which, pem, dir } | AppCommand::TrustCa { which, pem, dir } => {
+            let basics = match skms_server::init::open_basics(&dir.path()) {
+                Ok(b) => b,
+                Err(e) => return fail(e),
+            };
+            let (mut app, certs) =
+                match find_app(&*basics.store, &which).and_then(|a| Ok((a, read_pem(&pem)?))) {
+                    Ok(found) => found,
+                    Err(e) => return fail(e),
+                };
+            let pin = matches!(cmd_kind, Kind::Pin);
+            for der in &certs {
+                let done = if pin {
+                    tenancy::pin_certificate(&*basics.store, &mut app, der).map(|fp| {
+                        format!(
+                            "pinned certificate SHA-256 {} to app {}",
+                            hex::encode(fp),
+                            app.name
+                        )
+                    })
+                } else {
+                    tenancy::trust_ca(&*basics.store, &mut app, der)
+                        .map(|info| format!("app {} now trusts CA {}", app.name, info.subject))
+                };
+                match done {
+                    Ok(line) => println!("{line}"),
+                    Err(e) => return fail(e),
+                }
+            }
+            ExitCode::SUCCESS
         }
     }
 }

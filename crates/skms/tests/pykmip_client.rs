@@ -144,3 +144,236 @@ fn pykmip_walks_the_object_lifecycle_with_a_password() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs `openssl ARGS` in `dir`, requiring success.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs the PyKMIP client with a client certificate and no password.
+fn pykmip_with_cert(
+    server: &common::Server,
+    ca: &std::path::Path,
+    cert: &str,
+    key: &str,
+    version: &str,
+) -> (bool, String) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pykmip/client.py");
+    let out = Command::new(python())
+        .arg(script)
+        .args(["127.0.0.1", &server.port.to_string()])
+        .arg(ca)
+        .args([cert, key, version])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn pykmip_authenticates_with_pinned_and_ca_issued_certificates() {
+    let dir = common::temp_dir("pykmip-cert");
+    let d = dir.to_str().unwrap().to_string();
+    common::skms(&["account", "create", "Acme", "--data-dir", &d]);
+    let created = common::skms(&[
+        "app",
+        "create",
+        "--account",
+        "Acme",
+        "--name",
+        "vcenter",
+        "--data-dir",
+        &d,
+    ]);
+    let app_id = after(&created, "KMIP username");
+    let certs = dir.join("client-certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    let c = |f: &str| certs.join(f).to_str().unwrap().to_string();
+
+    // vCenter's "vCenter Certificate" option: its own self-signed certificate with an arbitrary CN.
+    openssl(
+        &certs,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "self.key",
+            "-out",
+            "self.crt",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=kmipClient20161127094708",
+        ],
+    );
+    // Another self-signed certificate that nobody pins.
+    openssl(
+        &certs,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "stranger.key",
+            "-out",
+            "stranger.crt",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=stranger",
+        ],
+    );
+    // The "vCenter Root CA Certificate" option: a CA, and a client certificate it issues with CN = app UUID.
+    openssl(
+        &certs,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=vCenter Root CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    openssl(
+        &certs,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "issued.key",
+            "-out",
+            "issued.csr",
+            "-subj",
+            &format!("/CN={app_id}"),
+        ],
+    );
+    // X.509 v3 with the extensions a CA such as vCenter's VMCA puts in client certificates.
+    std::fs::write(
+        certs.join("client.ext"),
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    openssl(
+        &certs,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "issued.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "issued.crt",
+            "-days",
+            "30",
+            "-extfile",
+            "client.ext",
+        ],
+    );
+
+    common::skms(&[
+        "app",
+        "pin-cert",
+        "--account",
+        "Acme",
+        "--app",
+        "vcenter",
+        "--pem",
+        &c("self.crt"),
+        "--data-dir",
+        &d,
+    ]);
+    let trusted = common::skms(&[
+        "app",
+        "trust-ca",
+        "--account",
+        "Acme",
+        "--app",
+        "vcenter",
+        "--pem",
+        &c("ca.crt"),
+        "--data-dir",
+        &d,
+    ]);
+    assert!(trusted.contains("vCenter Root CA"), "{trusted}");
+    // A leaf (no Basic Constraints CA) is not a CA: trusting it is refused with a reason.
+    let refused = Command::new(env!("CARGO_BIN_EXE_skms"))
+        .args([
+            "app",
+            "trust-ca",
+            "--account",
+            "Acme",
+            "--app",
+            "vcenter",
+            "--pem",
+            &c("issued.crt"),
+            "--data-dir",
+            &d,
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a CA certificate"));
+
+    let server = common::serve(&dir);
+    let ca = dir.join("ca.crt");
+    for version in ["1.2", "2.0"] {
+        let (ok, out) = pykmip_with_cert(&server, &ca, &c("self.crt"), &c("self.key"), version);
+        assert!(ok, "pinned self-signed certificate, KMIP {version}: {out}");
+        let (ok, out) = pykmip_with_cert(&server, &ca, &c("issued.crt"), &c("issued.key"), version);
+        assert!(
+            ok,
+            "certificate issued by the app's trusted CA, KMIP {version}: {out}"
+        );
+    }
+    let (ok, out) = pykmip_with_cert(&server, &ca, &c("stranger.crt"), &c("stranger.key"), "1.2");
+    assert!(
+        !ok && out.contains("AUTHENTICATION_NOT_SUCCESSFUL"),
+        "an unknown certificate authenticates nobody: {out}"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
