@@ -185,6 +185,7 @@ async fn serve_connection(
         stream: tls,
         peer,
         shared,
+        cert_caller: caller.clone(),
         caller,
     };
     loop {
@@ -234,6 +235,8 @@ struct Connection<S> {
     shared: Arc<Shared>,
     /// Who this connection's requests are served as when they carry no credential.
     caller: Option<Caller>,
+    /// Who the client certificate proved, if anyone: what remains after a failed credential.
+    cert_caller: Option<Caller>,
 }
 
 /// The first 4 bytes of every request: tag Request Message (0x420078), type Structure.
@@ -315,7 +318,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                         Some(c)
                     }
                     None => {
+                        // A failed credential also ends what an earlier credential
+                        // established on this connection; a certificate identity stays.
                         warn!(peer = %self.peer, %username, "KMIP authentication failed");
+                        self.caller = self.cert_caller.clone();
                         None
                     }
                 }

@@ -274,6 +274,11 @@ async fn vcenter_opening_then_password_authentication() {
     // The right one still works after failures (slowed, not locked out).
     let r = exchange(&mut s, with_password(CREATE, &user, &f.secret)).await;
     assert_authenticated(&r);
+    // A failed credential ends what the earlier one established on the connection.
+    let r = exchange(&mut s, with_password(CREATE, &user, "wrong")).await;
+    assert_unauthenticated(&r);
+    let r = exchange(&mut s, hex::decode(CREATE).unwrap()).await;
+    assert_unauthenticated(&r);
     assert_eq!(f.account.name, "acme");
     f.server.stop().await;
 }
