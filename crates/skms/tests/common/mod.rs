@@ -61,6 +61,11 @@ pub struct Server {
 
 /// Starts `skms serve` on `dir` with free loopback ports and waits (60 s at most) until it listens.
 pub fn serve(dir: &Path) -> Server {
+    serve_logging(dir, None)
+}
+
+/// Like [`serve`], with the server's log (debug level) written to `log`.
+pub fn serve_logging(dir: &Path, log: Option<&Path>) -> Server {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_skms"))
         .args(["serve", "--data-dir"])
@@ -70,8 +75,18 @@ pub fn serve(dir: &Path) -> Server {
         .arg("--https-addr")
         .arg(format!("127.0.0.1:{}", free_port()))
         .env_remove("SKMS_CONFIG")
+        .env("SKMS_LOG", "debug")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(match log {
+            Some(p) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .unwrap(),
+            ),
+            None => Stdio::null(),
+        })
         .spawn()
         .unwrap();
     let mut child = Killed(child);
@@ -102,5 +117,77 @@ pub fn serve(dir: &Path) -> Server {
         child,
         port,
         stdout: out.join("\n"),
+    }
+}
+
+/// A blocking TLS connection to the KMIP port, trusting the data dir's CA.
+pub fn kmip_connect(
+    port: u16,
+    ca: &Path,
+) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let conn =
+        rustls::ClientConnection::new(std::sync::Arc::new(config), "localhost".try_into().unwrap())
+            .unwrap();
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    rustls::StreamOwned::new(conn, tcp)
+}
+
+/// Sends one request and reads one response.
+pub fn kmip_exchange(
+    s: &mut rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>,
+    request: kmip::messages::RequestMessage,
+) -> kmip::messages::ResponseMessage {
+    use std::io::{Read, Write};
+    s.write_all(&request.encode()).unwrap();
+    let mut head = [0u8; 8];
+    s.read_exact(&mut head).unwrap();
+    let mut body = vec![0u8; kmip::binary::frame_len(&head).unwrap() - 8];
+    s.read_exact(&mut body).unwrap();
+    kmip::messages::ResponseMessage::decode(
+        &[&head[..], &body].concat(),
+        &kmip::binary::Limits::default(),
+    )
+    .unwrap()
+}
+
+/// A one-item KMIP 1.1 request carrying the app's username and password.
+pub fn kmip_request(
+    username: &str,
+    password: &str,
+    payload: kmip::payloads::RequestPayload,
+) -> kmip::messages::RequestMessage {
+    use kmip::messages::*;
+    RequestMessage {
+        header: RequestHeader {
+            protocol_version: ProtocolVersion::new(1, 1),
+            authentication: Some(Authentication {
+                credential: vec![Credential::UsernameAndPassword(UsernameAndPassword {
+                    username: username.into(),
+                    password: Some(SecretString(password.into())),
+                })],
+            }),
+            batch_count: 1,
+            ..Default::default()
+        },
+        batch_items: vec![RequestBatchItem {
+            operation: payload.operation().expect("a typed payload"),
+            ephemeral: None,
+            unique_batch_item_id: None,
+            payload,
+            message_extension: None,
+        }],
     }
 }

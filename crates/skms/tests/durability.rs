@@ -1,0 +1,148 @@
+//! The key hierarchy and durability as a user meets them: Creates that the
+//! server acknowledged survive `kill -9` of `skms serve`, and the key bytes a
+//! client fetched appear nowhere on disk — not in the database, its WAL, nor
+//! the server's debug log.
+
+mod common;
+
+use kmip::attributes::{Attribute, Attributes};
+use kmip::enums::{CryptographicAlgorithm, ObjectType, ResultStatus};
+use kmip::objects::Object;
+use kmip::payloads::{CreateRequest, GetRequest, ResponsePayload};
+use kmip::{Tag, Value};
+
+fn after(text: &str, label: &str) -> String {
+    let line = text
+        .lines()
+        .find(|l| l.contains(label))
+        .unwrap_or_else(|| panic!("no `{label}` in {text}"));
+    line.rsplit(' ').next().unwrap().to_string()
+}
+
+fn create() -> kmip::payloads::RequestPayload {
+    CreateRequest {
+        object_type: ObjectType::SYMMETRIC_KEY,
+        attributes: Attributes::new(vec![
+            Attribute::new(
+                Tag::CRYPTOGRAPHIC_ALGORITHM,
+                Value::Enumeration(CryptographicAlgorithm::AES.0),
+            ),
+            Attribute::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+            Attribute::new(Tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(12)),
+        ]),
+        protection_storage_masks: None,
+    }
+    .into()
+}
+
+#[test]
+fn acknowledged_creates_survive_kill_9_and_key_bytes_never_reach_disk_or_logs() {
+    let dir = common::temp_dir("durability");
+    let d = dir.to_str().unwrap().to_string();
+    common::skms(&["account", "create", "Acme", "--data-dir", &d]);
+    let created = common::skms(&[
+        "app",
+        "create",
+        "--account",
+        "Acme",
+        "--name",
+        "vcenter",
+        "--data-dir",
+        &d,
+    ]);
+    let (user, pass) = (
+        after(&created, "KMIP username"),
+        after(&created, "KMIP password"),
+    );
+    let log = dir.join("server.log");
+    let ca = dir.join("ca.crt");
+
+    // Create keys; every acknowledged one is recorded; then kill -9 right after an acknowledgement.
+    let mut acked = Vec::new();
+    {
+        let mut server = common::serve_logging(&dir, Some(&log));
+        let mut s = common::kmip_connect(server.port, &ca);
+        for _ in 0..40 {
+            let r = common::kmip_exchange(&mut s, common::kmip_request(&user, &pass, create()));
+            let item = &r.batch_items[0];
+            assert_eq!(
+                item.result_status,
+                ResultStatus::SUCCESS,
+                "{:?}",
+                item.result_message
+            );
+            let Some(ResponsePayload::Create(c)) = &item.payload else {
+                panic!("{item:?}")
+            };
+            acked.push(c.unique_identifier.clone());
+        }
+        server.child.0.kill().unwrap(); // SIGKILL: no shutdown, no flush
+        server.child.0.wait().unwrap();
+    }
+
+    // Restarted, the server has every acknowledged key; collect their bytes.
+    let server = common::serve_logging(&dir, Some(&log));
+    let mut s = common::kmip_connect(server.port, &ca);
+    let mut keys = Vec::new();
+    for uid in &acked {
+        let get = GetRequest {
+            unique_identifier: Some(uid.clone()),
+            ..Default::default()
+        };
+        let r = common::kmip_exchange(&mut s, common::kmip_request(&user, &pass, get.into()));
+        let item = &r.batch_items[0];
+        assert_eq!(
+            item.result_status,
+            ResultStatus::SUCCESS,
+            "{uid}: {:?}",
+            item.result_message
+        );
+        let Some(ResponsePayload::Get(g)) = &item.payload else {
+            panic!("{item:?}")
+        };
+        let Object::SymmetricKey(k) = &g.object else {
+            panic!("{g:?}")
+        };
+        let bytes = k
+            .key_block
+            .key_bytes()
+            .expect("raw key")
+            .as_slice()
+            .to_vec();
+        assert_eq!(bytes.len(), 32);
+        keys.push(bytes);
+    }
+    drop(s);
+    drop(server);
+
+    // Nowhere on disk: every file of the data dir (database, WAL, sealed keys, log).
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let p = entry.unwrap().path();
+        if !p.is_file() {
+            continue;
+        }
+        files += 1;
+        let bytes = std::fs::read(&p).unwrap();
+        let text = String::from_utf8_lossy(&bytes).to_lowercase();
+        for k in &keys {
+            assert!(
+                !bytes.windows(32).any(|w| w == k.as_slice()),
+                "key bytes in {}",
+                p.display()
+            );
+            assert!(
+                !text.contains(&hex::encode(k)),
+                "key hex in {}",
+                p.display()
+            );
+        }
+        assert!(!text.contains(&pass), "the app secret in {}", p.display());
+    }
+    assert!(files >= 3, "the data dir and the log were scanned");
+    assert!(
+        std::fs::metadata(&log).unwrap().len() > 0,
+        "the server logged at debug level"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
