@@ -1,6 +1,7 @@
 //! `skms`: the one binary of Sovereign KMS (the server, its administration and its tools).
 #![forbid(unsafe_code)]
 
+mod bench;
 mod serve;
 mod ttlv;
 
@@ -32,6 +33,9 @@ enum Command {
     /// Manage apps directly in a local data directory (until the REST API replaces direct data-dir access).
     #[command(subcommand)]
     App(serve::AppCommand),
+    /// Load a running server (loopback only unless --allow-remote) and report throughput and latency.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
         Command::Serve(flags) => return serve::serve(flags),
         Command::Account(cmd) => return serve::account(cmd),
         Command::App(cmd) => return serve::app(cmd),
+        Command::Bench(cmd) => return bench::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
