@@ -245,6 +245,90 @@ pub fn authenticate_secret(
     }
 }
 
+/// Recently verified app secrets, so that a client that sends its password on
+/// every request (vCenter does) pays the argon2id cost once per `ttl`, not per
+/// request. An entry holds an HMAC of the password under a key drawn at start
+/// (never the password, nor a digest reusable elsewhere) and the stored hash it
+/// was verified against: a reset secret, a disabled app or account, and expiry
+/// all send the next request back to the full check.
+pub struct VerifiedSecrets {
+    key: aws_lc_rs::hmac::Key,
+    ttl: std::time::Duration,
+    max: usize,
+    entries: std::sync::Mutex<HashMap<(AppId, [u8; 32]), Verified>>,
+}
+
+/// The stored hash a secret was verified against, and when.
+type Verified = (String, std::time::Instant);
+
+impl VerifiedSecrets {
+    /// A cache whose entries live `ttl` and of which at most `max` are kept.
+    pub fn new(ttl: std::time::Duration, max: usize) -> Result<Self, TenancyError> {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let key = aws_lc_rs::hmac::Key::generate(aws_lc_rs::hmac::HMAC_SHA256, &rng)
+            .map_err(|_| TenancyError::Crypto("random generator failed"))?;
+        Ok(VerifiedSecrets {
+            key,
+            ttl,
+            max,
+            entries: std::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn tag(&self, password: &str) -> [u8; 32] {
+        let t = aws_lc_rs::hmac::sign(&self.key, password.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(t.as_ref());
+        out
+    }
+
+    /// [`authenticate_secret`], answered from the cache when this exact secret
+    /// was verified for this app within `ttl` and nothing about the app changed.
+    pub fn authenticate(
+        &self,
+        store: &dyn Store,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<App>, TenancyError> {
+        let Ok(id) = username.trim().parse::<AppId>() else {
+            return authenticate_secret(store, username, password);
+        };
+        let key = (id, self.tag(password));
+        let cached = {
+            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            entries
+                .get(&key)
+                .filter(|(_, at)| at.elapsed() < self.ttl)
+                .map(|(hash, _)| hash.clone())
+        };
+        if let Some(hash) = cached {
+            if let Some(app) = store.app(id)? {
+                let account_ok = store.account(app.account)?.is_some_and(|a| a.enabled);
+                if app.enabled && account_ok && app.secret_hash.0 == hash {
+                    return Ok(Some(app));
+                }
+            }
+            self.entries
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key);
+        }
+        let found = authenticate_secret(store, username, password)?;
+        if let Some(app) = &found {
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            if entries.len() >= self.max {
+                let ttl = self.ttl;
+                entries.retain(|_, (_, at)| at.elapsed() < ttl);
+                if entries.len() >= self.max {
+                    entries.clear();
+                }
+            }
+            entries.insert(key, (app.secret_hash.0.clone(), std::time::Instant::now()));
+        }
+        Ok(found)
+    }
+}
+
 /// Unwrapped account keys, cached: the root of trust (an HSM later) is asked
 /// once per account, not once per request.
 pub struct Keyring {

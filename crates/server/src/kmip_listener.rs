@@ -44,12 +44,18 @@ pub struct Shared {
     pub require_client_auth_eku: bool,
     /// Slows down sources that keep failing authentication.
     pub backoff: Backoff,
+    /// Secrets verified recently (argon2id once per minute per app and secret, not per request).
+    pub verified: tenancy::VerifiedSecrets,
 }
 
 impl Shared {
     /// The shared state for `config`.
-    pub fn new(config: &Config, store: Arc<dyn Store>, keyring: Arc<Keyring>) -> Self {
-        Shared {
+    pub fn new(
+        config: &Config,
+        store: Arc<dyn Store>,
+        keyring: Arc<Keyring>,
+    ) -> Result<Self, tenancy::TenancyError> {
+        Ok(Shared {
             store,
             keyring,
             server_info: ServerInfo::default(),
@@ -61,7 +67,8 @@ impl Shared {
             handshake_timeout: config.handshake_timeout,
             require_client_auth_eku: config.require_client_auth_eku,
             backoff: Backoff::default(),
-        }
+            verified: tenancy::VerifiedSecrets::new(Duration::from_secs(60), 100_000)?,
+        })
     }
 }
 
@@ -362,7 +369,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
         let shared = self.shared.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let app = tenancy::authenticate_secret(&*shared.store, &username, &password.0)
+            let app = shared
+                .verified
+                .authenticate(&*shared.store, &username, &password.0)
                 .ok()
                 .flatten()?;
             tls::caller_for(&*shared.store, app).ok()

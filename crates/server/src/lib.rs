@@ -101,11 +101,10 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
     })?;
     let root: Arc<dyn RootOfTrust> = data.root.clone();
     let store: Arc<dyn Store> = data.store.clone();
-    let shared = Arc::new(Shared::new(
-        config,
-        store,
-        Arc::new(Keyring::new(root.clone())),
-    ));
+    let shared = Arc::new(
+        Shared::new(config, store, Arc::new(Keyring::new(root.clone())))
+            .map_err(|e| init::InitError::Cert(format!("cannot set up authentication: {e}")))?,
+    );
     let (shutdown, _) = broadcast::channel(1);
     let kmip = KmipListener::new(
         listener,

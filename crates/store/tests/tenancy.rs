@@ -138,3 +138,63 @@ fn accounts_apps_and_secrets() {
     let _ = Key256::generate();
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn verified_secrets_cache_never_outlives_a_change() {
+    use skms_core::tenancy::VerifiedSecrets;
+    use std::time::Duration;
+    let d = dir("cache");
+    let store = SqliteStore::open(&d.join("skms.db")).unwrap();
+    let (root, _) = FileRoot::open_or_create(&d.join("root.key")).unwrap();
+    let (acme, _) = tenancy::create_account(&store, &root, "Acme", 1).unwrap();
+    let (app, secret) = tenancy::create_app(&store, acme.id, app("vcenter"), 2).unwrap();
+    let user = app.id.to_string();
+    let cache = VerifiedSecrets::new(Duration::from_secs(60), 10).unwrap();
+
+    // Verified once, then answered from the cache; a wrong secret is never cached into success.
+    for _ in 0..3 {
+        assert!(cache
+            .authenticate(&store, &user, secret.expose())
+            .unwrap()
+            .is_some());
+        assert!(cache
+            .authenticate(&store, &user, "wrong")
+            .unwrap()
+            .is_none());
+    }
+    // A reset secret invalidates the cached one at once.
+    let mut current = store.app(app.id).unwrap().unwrap();
+    let new_secret = tenancy::reset_secret(&store, &mut current).unwrap();
+    assert!(cache
+        .authenticate(&store, &user, secret.expose())
+        .unwrap()
+        .is_none());
+    assert!(cache
+        .authenticate(&store, &user, new_secret.expose())
+        .unwrap()
+        .is_some());
+    // So does disabling the app.
+    current.enabled = false;
+    store.update_app(&current).unwrap();
+    assert!(cache
+        .authenticate(&store, &user, new_secret.expose())
+        .unwrap()
+        .is_none());
+    current.enabled = true;
+    store.update_app(&current).unwrap();
+    assert!(cache
+        .authenticate(&store, &user, new_secret.expose())
+        .unwrap()
+        .is_some());
+
+    // Expiry: with a zero lifetime every request takes the full check, and still succeeds.
+    let short = VerifiedSecrets::new(Duration::ZERO, 1).unwrap();
+    for _ in 0..2 {
+        assert!(short
+            .authenticate(&store, &user, new_secret.expose())
+            .unwrap()
+            .is_some());
+    }
+    drop(store);
+    std::fs::remove_dir_all(&d).unwrap();
+}
