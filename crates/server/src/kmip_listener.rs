@@ -228,8 +228,9 @@ async fn serve_connection(
 
 /// What one read gives.
 enum Frame {
-    /// A complete request message of an acceptable size.
-    Request(Vec<u8>),
+    /// A complete request message of an acceptable size (wiped when dropped: a
+    /// Register carries key material).
+    Request(zeroize::Zeroizing<Vec<u8>>),
     /// A frame that cannot be served; the connection must close after the error response.
     Refused(String),
     /// The peer closed between messages.
@@ -277,14 +278,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 "message of {len} bytes exceeds the limit of {limit} bytes"
             )));
         }
-        let mut buf = vec![0u8; len];
+        let mut buf = zeroize::Zeroizing::new(vec![0u8; len]);
         buf[..8].copy_from_slice(&header);
         self.stream.read_exact(&mut buf[8..]).await?;
         Ok(Frame::Request(buf))
     }
 
     async fn respond(&mut self, response: ResponseMessage) -> std::io::Result<()> {
-        let bytes = response.encode();
+        // A response may carry key material (Get): wipe the buffer once written.
+        let bytes = zeroize::Zeroizing::new(response.encode());
         self.stream.write_all(&bytes).await?;
         self.stream.flush().await
     }
@@ -300,7 +302,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     }
 
     /// Decodes, authenticates and serves one request message.
-    async fn handle(&mut self, bytes: Vec<u8>) -> ResponseMessage {
+    async fn handle(&mut self, bytes: zeroize::Zeroizing<Vec<u8>>) -> ResponseMessage {
         let tree = match binary::decode(&bytes, &self.shared.limits) {
             Ok(t) => t,
             Err(e) => {
