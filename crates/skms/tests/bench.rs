@@ -6,15 +6,6 @@ mod common;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-/// The value after `label` on the line that has it (`app id (KMIP username): …`).
-fn after(text: &str, label: &str) -> String {
-    let line = text
-        .lines()
-        .find(|l| l.contains(label))
-        .unwrap_or_else(|| panic!("no `{label}` in {text}"));
-    line.rsplit(' ').next().unwrap().to_string()
-}
-
 /// The first number on the report line starting with `label`.
 fn figure(report: &str, label: &str) -> f64 {
     let line = report
@@ -52,8 +43,8 @@ fn get_and_create_runs_report_operations_and_no_errors() {
         "--data-dir",
         d,
     ]);
-    let username = after(&created, "KMIP username");
-    let password = after(&created, "KMIP password");
+    let username = common::after(&created, "KMIP username");
+    let password = common::after(&created, "KMIP password");
     let server = common::serve(&dir);
     let addr = format!("127.0.0.1:{}", server.port);
     let ca = dir.join("ca.crt");

@@ -11,14 +11,6 @@ use kmip::objects::Object;
 use kmip::payloads::{CreateRequest, GetRequest, ResponsePayload};
 use kmip::{Tag, Value};
 
-fn after(text: &str, label: &str) -> String {
-    let line = text
-        .lines()
-        .find(|l| l.contains(label))
-        .unwrap_or_else(|| panic!("no `{label}` in {text}"));
-    line.rsplit(' ').next().unwrap().to_string()
-}
-
 fn create() -> kmip::payloads::RequestPayload {
     CreateRequest {
         object_type: ObjectType::SYMMETRIC_KEY,
@@ -51,8 +43,8 @@ fn acknowledged_creates_survive_kill_9_and_key_bytes_never_reach_disk_or_logs() 
         &d,
     ]);
     let (user, pass) = (
-        after(&created, "KMIP username"),
-        after(&created, "KMIP password"),
+        common::after(&created, "KMIP username"),
+        common::after(&created, "KMIP password"),
     );
     let log = dir.join("server.log");
     let ca = dir.join("ca.crt");

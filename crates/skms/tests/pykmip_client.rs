@@ -24,15 +24,6 @@ fn python() -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
-/// The value after `label` on the line that has it (`app id (KMIP username): …`).
-fn after(text: &str, label: &str) -> String {
-    let line = text
-        .lines()
-        .find(|l| l.contains(label))
-        .unwrap_or_else(|| panic!("no `{label}` in {text}"));
-    line.rsplit(' ').next().unwrap().to_string()
-}
-
 #[test]
 fn pykmip_walks_the_object_lifecycle_with_a_password() {
     let dir = common::temp_dir("pykmip");
@@ -48,8 +39,8 @@ fn pykmip_walks_the_object_lifecycle_with_a_password() {
         "--data-dir",
         d,
     ]);
-    let username = after(&created, "KMIP username");
-    let password = after(&created, "KMIP password");
+    let username = common::after(&created, "KMIP username");
+    let password = common::after(&created, "KMIP password");
     assert_eq!(username.len(), 36, "{created}");
     assert_eq!(password.len(), 64, "{created}");
     let server = common::serve(&dir);
@@ -198,7 +189,7 @@ fn pykmip_authenticates_with_pinned_and_ca_issued_certificates() {
         "--data-dir",
         &d,
     ]);
-    let app_id = after(&created, "KMIP username");
+    let app_id = common::after(&created, "KMIP username");
     let certs = dir.join("client-certs");
     std::fs::create_dir_all(&certs).unwrap();
     let c = |f: &str| certs.join(f).to_str().unwrap().to_string();

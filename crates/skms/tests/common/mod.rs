@@ -49,6 +49,15 @@ pub fn skms(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The value after `label` on the line of `text` that has it (`app id (KMIP username): …`).
+pub fn after(text: &str, label: &str) -> String {
+    let line = text
+        .lines()
+        .find(|l| l.contains(label))
+        .unwrap_or_else(|| panic!("no `{label}` in {text}"));
+    line.rsplit(' ').next().unwrap().to_string()
+}
+
 /// A running `skms serve`: the process, its KMIP port and what it printed up to "listening on".
 pub struct Server {
     /// The process.
