@@ -2,27 +2,17 @@
 //! messages, password and certificate authentication, and robustness against
 //! the traffic vCenter and the Internet send (probes, garbage, huge lengths).
 
-use kmip::binary::{frame_len, Limits};
+use kmip::binary::Limits;
 use kmip::enums::{ResultReason, ResultStatus};
-use kmip::messages::{
-    Authentication, Credential, ProtocolVersion, RequestMessage, ResponseMessage, SecretString,
-    UsernameAndPassword,
-};
+use kmip::messages::{ProtocolVersion, RequestMessage, ResponseMessage};
 use kmip::payloads::ResponsePayload;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
-use skms_core::model::{Account, App, AuthMethod};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use skms_core::store::Store;
-use skms_core::tenancy::{self, NewApp};
-use skms_server::config::Config;
-use skms_server::Running;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
-use tokio_rustls::TlsConnector;
 
 /// vsphere-kmip.md A1: Discover Versions, no batch id, empty payload.
 const DV: &str = "42007801000000604200770100000038420069010000002042006a0200000004000000010000000042006b0200000004000000010000000042000d0200000004000000010000000042000f010000001842005c05000000040000001e000000004200790100000000";
@@ -32,157 +22,28 @@ const QUERY: &str = "42007801000000804200770100000038420069010000002042006a02000
 const CREATE: &str = "42007801000001304200770100000038420069010000002042006a0200000004000000010000000042006b0200000004000000010000000042000d0200000004000000010000000042000f01000000e842005c050000000400000001000000004200930800000008514c4b430100000042007901000000c04200570500000004000000020000000042009101000000a8420008010000003042000a070000001743727970746f6772617068696320416c676f726974686d0042000b05000000040000000300000000420008010000003042000a070000001843727970746f67726170686963205573616765204d61736b42000b02000000040000000c00000000420008010000003042000a070000001443727970746f67726170686963204c656e6774680000000042000b02000000040000010000000000";
 
 /// A directory removed when dropped.
-struct TempDir(PathBuf);
+mod common;
 
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!(
-            "skms-server-{}-{name}-{}",
-            std::process::id(),
-            skms_core::ids::ObjectId::new()
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
+use common::{client_config, connect, connect_with, self_signed, ClientCert, Fixture};
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Fixture {
-    server: Running,
-    _dir: TempDir,
-    account: Account,
-    app: App,
-    secret: String,
-    ca: CertificateDer<'static>,
-}
-
+/// A server with account "acme" and app "vcenter" (10 s idle timeout).
 async fn start(name: &str) -> Fixture {
-    let dir = TempDir::new(name);
-    let config = Config {
-        data_dir: dir.0.join("data"),
-        kmip_addr: "127.0.0.1:0".parse().unwrap(),
-        idle_timeout: Duration::from_secs(10),
-        handshake_timeout: Duration::from_secs(5),
-        ..Config::default()
-    };
-    let server = skms_server::start(&config).await.unwrap();
-    let store = server.store.clone();
-    let root = server.root.clone();
-    let (account, app, secret) = tokio::task::spawn_blocking(move || {
-        let (account, _) = tenancy::create_account(&*store, &*root, "acme", 1).unwrap();
-        let (app, secret) = tenancy::create_app(
-            &*store,
-            account.id,
-            NewApp {
-                name: "vcenter".into(),
-                description: String::new(),
-                kmip: true,
-                rest: false,
-                auth_method: AuthMethod::ApiKey,
-                groups: vec![],
-                default_group: None,
-            },
-            1,
-        )
-        .unwrap();
-        (account, app, secret.expose().to_string())
-    })
-    .await
-    .unwrap();
-    let ca = skms_server::init::read_cert_pem(&server.ca_cert_path).unwrap()[0].clone();
-    Fixture {
-        server,
-        _dir: dir,
-        account,
-        app,
-        secret,
-        ca,
-    }
-}
-
-/// A client certificate and its key.
-struct ClientCert {
-    der: CertificateDer<'static>,
-    key: PrivateKeyDer<'static>,
-}
-
-fn self_signed(cn: &str) -> ClientCert {
-    let key = KeyPair::generate().unwrap();
-    let mut p = CertificateParams::new(vec![]).unwrap();
-    p.distinguished_name.push(DnType::CommonName, cn);
-    let cert = p.self_signed(&key).unwrap();
-    ClientCert {
-        der: cert.der().clone(),
-        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-    }
-}
-
-fn client_config(f: &Fixture, cert: Option<&ClientCert>) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(f.ca.clone()).unwrap();
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots);
-    Arc::new(match cert {
-        Some(c) => builder
-            .with_client_auth_cert(vec![c.der.clone()], c.key.clone_key())
-            .unwrap(),
-        None => builder.with_no_client_auth(),
-    })
-}
-
-async fn connect_with(
-    config: Arc<rustls::ClientConfig>,
-    addr: std::net::SocketAddr,
-) -> TlsStream<TcpStream> {
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    TlsConnector::from(config)
-        .connect(ServerName::try_from("localhost").unwrap(), tcp)
-        .await
-        .unwrap()
-}
-
-async fn connect(f: &Fixture, cert: Option<&ClientCert>) -> TlsStream<TcpStream> {
-    connect_with(client_config(f, cert), f.server.kmip_addr).await
+    common::start(name, Duration::from_secs(10)).await
 }
 
 async fn read_response<S: AsyncReadExt + Unpin>(s: &mut S) -> ResponseMessage {
-    let mut head = [0u8; 8];
-    s.read_exact(&mut head).await.unwrap();
-    let mut buf = vec![0u8; frame_len(&head).unwrap()];
-    buf[..8].copy_from_slice(&head);
-    s.read_exact(&mut buf[8..]).await.unwrap();
-    ResponseMessage::decode(&buf, &Limits::default()).unwrap()
+    let bytes = common::read_frame(s).await.unwrap();
+    ResponseMessage::decode(&bytes, &Limits::default()).unwrap()
 }
 
 async fn exchange(s: &mut TlsStream<TcpStream>, request: Vec<u8>) -> ResponseMessage {
-    tokio::time::timeout(Duration::from_secs(10), async {
-        s.write_all(&request).await.unwrap();
-        s.flush().await.unwrap();
-        read_response(s).await
-    })
-    .await
-    .expect("the server answers within 10 s")
+    common::exchange(s, &request).await
 }
 
+/// A captured request (hex) with a Username and Password credential added.
 fn with_password(hex_request: &str, username: &str, password: &str) -> Vec<u8> {
-    let mut r =
-        RequestMessage::decode(&hex::decode(hex_request).unwrap(), &Limits::default()).unwrap();
-    r.header.authentication = Some(Authentication {
-        credential: vec![Credential::UsernameAndPassword(UsernameAndPassword {
-            username: username.into(),
-            password: Some(SecretString(password.into())),
-        })],
-    });
-    r.encode()
+    let r = RequestMessage::decode(&hex::decode(hex_request).unwrap(), &Limits::default()).unwrap();
+    common::with_password(r, username, password).encode()
 }
 
 fn reason(r: &ResponseMessage) -> Option<ResultReason> {
