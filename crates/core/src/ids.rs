@@ -71,6 +71,10 @@ id_type!(
     /// A security object; its text form is the KMIP Unique Identifier.
     ObjectId
 );
+id_type!(
+    /// A person who manages (a provider's sysadmin, an account's admin); never a KMIP client.
+    UserId
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 //! Tenancy and security objects as the store keeps them.
 
-use crate::ids::{AccountId, AppId, GroupId, ObjectId};
+use crate::ids::{AccountId, AppId, GroupId, ObjectId, UserId};
 use kmip::attributes::Attributes;
 use kmip::enums::{ObjectType, State};
 use std::fmt;
@@ -99,8 +99,11 @@ pub struct App {
     pub default_group: GroupId,
     /// A disabled app cannot authenticate.
     pub enabled: bool,
-    /// The hash of its secret (API key).
+    /// The hash of its secret (API key), checked at authentication.
     pub secret_hash: SecretHash,
+    /// The secret itself sealed under the account key (bound to the app), so an
+    /// account admin can view the credentials again, as vCenter's set-up needs.
+    pub sealed_secret: Vec<u8>,
     /// SHA-256 fingerprints of client certificates pinned to it.
     pub pinned_certs: Vec<[u8; 32]>,
     /// DER certificates of CAs trusted to issue its client certificates.
@@ -131,4 +134,53 @@ pub struct ManagedObject {
     pub created: Timestamp,
     /// When it last changed.
     pub updated: Timestamp,
+}
+
+/// What a user may do. The provider's sysadmins manage accounts; an account's
+/// admins manage its groups, apps and certificates. Only apps use keys.
+/// (Members, auditors and per-group roles come with the management plane.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The provider's operator: accounts and server health, never an account's objects.
+    Sysadmin,
+    /// Manages one account.
+    AccountAdmin,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Sysadmin => "sysadmin",
+            Role::AccountAdmin => "account-admin",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "sysadmin" => Some(Role::Sysadmin),
+            "account-admin" => Some(Role::AccountAdmin),
+            _ => None,
+        }
+    }
+}
+
+/// A person who signs in to manage: a sysadmin (no account) or a member of one account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// Identifier.
+    pub id: UserId,
+    /// The account managed; `None` for the provider's sysadmins.
+    pub account: Option<AccountId>,
+    /// Login name, unique on the server.
+    pub name: String,
+    /// What the user may do.
+    pub role: Role,
+    /// argon2id hash of the password.
+    pub password_hash: SecretHash,
+    /// A disabled user cannot sign in.
+    pub enabled: bool,
+    /// When it was created.
+    pub created: Timestamp,
 }

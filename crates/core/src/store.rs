@@ -3,7 +3,7 @@
 //! depend on each caller remembering to check.
 
 use crate::ids::{AccountId, AppId, GroupId, ObjectId};
-use crate::model::{Account, App, Group, ManagedObject};
+use crate::model::{Account, App, Group, ManagedObject, User};
 use kmip::enums::{ObjectType, State};
 
 /// Why a store operation failed.
@@ -65,6 +65,15 @@ pub trait Store: Send + Sync {
     /// The app that pinned the client certificate whose SHA-256 fingerprint is
     /// `sha256`, whatever its account (certificate authentication starts from it).
     fn app_by_pinned_cert(&self, sha256: &[u8; 32]) -> Result<Option<App>, StoreError>;
+
+    /// Adds a user (its login name is unique on the server).
+    fn create_user(&self, user: &User) -> Result<(), StoreError>;
+    /// Replaces a user (password, enabled…).
+    fn update_user(&self, user: &User) -> Result<(), StoreError>;
+    /// A user by login name, whatever its account (sign-in starts from the name).
+    fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
+    /// The users of `account` (`None`: the sysadmins), by name.
+    fn users(&self, account: Option<AccountId>) -> Result<Vec<User>, StoreError>;
 
     /// Adds an object; durable when this returns.
     fn insert_object(&self, object: &ManagedObject) -> Result<(), StoreError>;

@@ -2,9 +2,9 @@
 //! authenticating an app by its secret. One implementation for the REST API,
 //! the CLI and (later) the web console.
 
-use crate::ids::{AccountId, AppId, GroupId};
+use crate::ids::{AccountId, AppId, GroupId, UserId};
 use crate::keys::{Key256, KeyError, RootOfTrust};
-use crate::model::{Account, App, AuthMethod, Group, Timestamp};
+use crate::model::{Account, App, AuthMethod, Group, Role, Timestamp, User};
 use crate::secrets::{verify_secret, AppSecret};
 use crate::store::{Store, StoreError};
 use std::collections::HashMap;
@@ -107,9 +107,58 @@ pub struct NewApp {
     pub default_group: Option<GroupId>,
 }
 
-/// Creates an app and its secret; the secret is returned once and stored only as a hash.
+/// The associated data that binds an app's sealed secret to the app and its account.
+fn secret_aad(app: &App) -> Vec<u8> {
+    let mut aad = b"skms app secret\0".to_vec();
+    aad.extend_from_slice(app.account.as_bytes());
+    aad.extend_from_slice(app.id.as_bytes());
+    aad
+}
+
+/// The key of `account`, which must exist.
+fn account_key(
+    store: &dyn Store,
+    keyring: &Keyring,
+    account: AccountId,
+) -> Result<Arc<Key256>, TenancyError> {
+    let found = store
+        .account(account)?
+        .ok_or_else(|| TenancyError::Invalid(format!("no account {account}")))?;
+    Ok(keyring.account_key(&found)?)
+}
+
+/// Gives `app` the new secret `secret`: its argon2id hash (to verify) and the
+/// secret sealed under the account key (to show the admin again).
+fn set_secret(
+    store: &dyn Store,
+    keyring: &Keyring,
+    app: &mut App,
+    secret: &AppSecret,
+) -> Result<(), TenancyError> {
+    app.secret_hash = secret.hash().map_err(TenancyError::Crypto)?;
+    let key = account_key(store, keyring, app.account)?;
+    app.sealed_secret = key.seal(secret.expose().as_bytes(), &secret_aad(app))?;
+    Ok(())
+}
+
+/// The secret of `app`, unsealed: for an account admin's "view credentials".
+pub fn app_secret(
+    store: &dyn Store,
+    keyring: &Keyring,
+    app: &App,
+) -> Result<AppSecret, TenancyError> {
+    let key = account_key(store, keyring, app.account)?;
+    let plain = key.open(&app.sealed_secret, &secret_aad(app))?;
+    let text = std::str::from_utf8(&plain)
+        .map_err(|_| TenancyError::Invalid("the stored secret is not text".into()))?;
+    Ok(AppSecret::from_text(text))
+}
+
+/// Creates an app and its secret (returned to show once; stored as a hash and
+/// sealed under the account key).
 pub fn create_app(
     store: &dyn Store,
+    keyring: &Keyring,
     account: AccountId,
     new: NewApp,
     now: Timestamp,
@@ -147,7 +196,7 @@ pub fn create_app(
         ));
     }
     let secret = AppSecret::generate().map_err(TenancyError::Crypto)?;
-    let app = App {
+    let mut app = App {
         id: AppId::new(),
         account,
         name: new.name.trim().into(),
@@ -158,25 +207,47 @@ pub fn create_app(
         groups,
         default_group,
         enabled: true,
-        secret_hash: secret.hash().map_err(TenancyError::Crypto)?,
+        secret_hash: crate::model::SecretHash(String::new()),
+        sealed_secret: Vec::new(),
         pinned_certs: Vec::new(),
         trusted_cas: Vec::new(),
         created: now,
     };
+    set_secret(store, keyring, &mut app, &secret)?;
     store.create_app(&app)?;
     Ok((app, secret))
 }
 
-/// Replaces an app's secret; the new one is returned once.
-pub fn reset_secret(store: &dyn Store, app: &mut App) -> Result<AppSecret, TenancyError> {
+/// Replaces an app's secret; the old one stops working at once.
+pub fn reset_secret(
+    store: &dyn Store,
+    keyring: &Keyring,
+    app: &mut App,
+) -> Result<AppSecret, TenancyError> {
     let secret = AppSecret::generate().map_err(TenancyError::Crypto)?;
-    app.secret_hash = secret.hash().map_err(TenancyError::Crypto)?;
+    set_secret(store, keyring, app, &secret)?;
     store.update_app(app)?;
     Ok(secret)
 }
 
+/// Sets how `app` authenticates: its secret (API key) or a client certificate.
+/// Only that method is accepted afterwards.
+pub fn set_auth_method(
+    store: &dyn Store,
+    app: &mut App,
+    method: AuthMethod,
+) -> Result<(), TenancyError> {
+    if app.auth_method != method {
+        app.auth_method = method;
+        store.update_app(app)?;
+    }
+    Ok(())
+}
+
 /// Pins a client certificate (any, self-signed included: vCenter's own has an
-/// arbitrary CN) to `app` by its SHA-256 fingerprint; returns the fingerprint.
+/// arbitrary CN) to `app` by its SHA-256 fingerprint and switches the app to
+/// certificate authentication (the seed's "change the authentication method to
+/// certificate and upload it" step); returns the fingerprint.
 pub fn pin_certificate(
     store: &dyn Store,
     app: &mut App,
@@ -184,15 +255,19 @@ pub fn pin_certificate(
 ) -> Result<[u8; 32], TenancyError> {
     crate::certs::inspect(der).map_err(TenancyError::Invalid)?;
     let fp = crate::certs::fingerprint(der);
-    if !app.pinned_certs.contains(&fp) {
-        app.pinned_certs.push(fp);
+    if !app.pinned_certs.contains(&fp) || app.auth_method != AuthMethod::Certificate {
+        if !app.pinned_certs.contains(&fp) {
+            app.pinned_certs.push(fp);
+        }
+        app.auth_method = AuthMethod::Certificate;
         store.update_app(app)?;
     }
     Ok(fp)
 }
 
 /// Trusts a CA for `app`: client certificates it issues whose CN is the app's
-/// UUID authenticate as the app (vCenter's "root CA certificate" option).
+/// UUID authenticate as the app (vCenter's "root CA certificate" option). The
+/// app switches to certificate authentication.
 pub fn trust_ca(
     store: &dyn Store,
     app: &mut App,
@@ -205,44 +280,153 @@ pub fn trust_ca(
             info.subject
         )));
     }
-    if !app.trusted_cas.iter().any(|c| c == der) {
-        app.trusted_cas.push(der.to_vec());
+    let known = app.trusted_cas.iter().any(|c| c == der);
+    if !known || app.auth_method != AuthMethod::Certificate {
+        if !known {
+            app.trusted_cas.push(der.to_vec());
+        }
+        app.auth_method = AuthMethod::Certificate;
         store.update_app(app)?;
     }
     Ok(info)
 }
 
-/// The app whose id is `username` and whose secret is `password`, if it and
-/// its account are enabled. `None` for every failure alike (unknown app, wrong
-/// secret, disabled), so a caller cannot tell which.
+/// Spends the time of one argon2id verification, so that a failure that needs
+/// none (unknown name) takes as long as a wrong password.
+fn spend_like_a_check(password: &str) {
+    static DUMMY: std::sync::OnceLock<Option<crate::model::SecretHash>> =
+        std::sync::OnceLock::new();
+    if let Some(h) = DUMMY.get_or_init(|| crate::secrets::hash_secret("dummy").ok()) {
+        let _ = verify_secret(password, h);
+    }
+}
+
+/// The app whose id is `username` and whose secret is `password`, if it uses
+/// API-key authentication and it and its account are enabled. `None` for every
+/// failure alike (unknown app, wrong secret, disabled, certificate-only), so a
+/// caller cannot tell which.
 pub fn authenticate_secret(
     store: &dyn Store,
     username: &str,
     password: &str,
 ) -> Result<Option<App>, TenancyError> {
     // An unknown app costs the same hash as a known one: the time taken tells nothing.
-    let spend = |password: &str| {
-        static DUMMY: std::sync::OnceLock<Option<crate::model::SecretHash>> =
-            std::sync::OnceLock::new();
-        if let Some(h) = DUMMY.get_or_init(|| crate::secrets::hash_secret("dummy").ok()) {
-            let _ = verify_secret(password, h);
-        }
-    };
     let Ok(id) = username.trim().parse::<AppId>() else {
-        spend(password);
+        spend_like_a_check(password);
         return Ok(None);
     };
     let Some(app) = store.app(id)? else {
-        spend(password);
+        spend_like_a_check(password);
         return Ok(None);
     };
-    if !verify_secret(password, &app.secret_hash) || !app.enabled {
+    if !verify_secret(password, &app.secret_hash)
+        || !app.enabled
+        || app.auth_method != AuthMethod::ApiKey
+    {
         return Ok(None);
     }
     match store.account(app.account)? {
         Some(account) if account.enabled => Ok(Some(app)),
         _ => Ok(None),
     }
+}
+
+/// The login name of the first sysadmin.
+pub const FIRST_SYSADMIN: &str = "sysadmin";
+
+fn check_login(name: &str) -> Result<(), TenancyError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(TenancyError::Invalid(
+            "a login name is 1 to 64 characters among letters, digits, - _ . @".into(),
+        ))
+    }
+}
+
+/// Creates a user with a generated password, returned once (stored as an argon2id hash).
+/// A sysadmin has no account; an account admin belongs to `account`.
+pub fn create_user(
+    store: &dyn Store,
+    account: Option<AccountId>,
+    name: &str,
+    role: Role,
+    now: Timestamp,
+) -> Result<(User, AppSecret), TenancyError> {
+    check_login(name)?;
+    if (role == Role::Sysadmin) != account.is_none() {
+        return Err(TenancyError::Invalid(
+            "a sysadmin has no account; every other user belongs to one".into(),
+        ));
+    }
+    if let Some(a) = account {
+        if store.account(a)?.is_none() {
+            return Err(TenancyError::Invalid(format!("no account {a}")));
+        }
+    }
+    let password = AppSecret::generate().map_err(TenancyError::Crypto)?;
+    let user = User {
+        id: UserId::new(),
+        account,
+        name: name.to_string(),
+        role,
+        password_hash: password.hash().map_err(TenancyError::Crypto)?,
+        enabled: true,
+        created: now,
+    };
+    store.create_user(&user)?;
+    Ok((user, password))
+}
+
+/// On a server with no sysadmin yet, creates [`FIRST_SYSADMIN`] and returns its
+/// password (to print once); `None` when one exists.
+pub fn ensure_sysadmin(
+    store: &dyn Store,
+    now: Timestamp,
+) -> Result<Option<(User, AppSecret)>, TenancyError> {
+    if !store.users(None)?.is_empty() {
+        return Ok(None);
+    }
+    create_user(store, None, FIRST_SYSADMIN, Role::Sysadmin, now).map(Some)
+}
+
+/// Gives the user `name` a new generated password (returned once): how an
+/// operator with access to the data directory recovers a lost sysadmin login.
+pub fn reset_user_password(store: &dyn Store, name: &str) -> Result<(User, AppSecret), TenancyError> {
+    let mut user = store
+        .user_by_name(name)?
+        .ok_or_else(|| TenancyError::Invalid(format!("no user named {name:?}")))?;
+    let password = AppSecret::generate().map_err(TenancyError::Crypto)?;
+    user.password_hash = password.hash().map_err(TenancyError::Crypto)?;
+    store.update_user(&user)?;
+    Ok((user, password))
+}
+
+/// The enabled user `name` whose password is `password` (and whose account, if
+/// any, is enabled). `None` for every failure alike, in the same time.
+pub fn authenticate_user(
+    store: &dyn Store,
+    name: &str,
+    password: &str,
+) -> Result<Option<User>, TenancyError> {
+    let Some(user) = store.user_by_name(name)? else {
+        spend_like_a_check(password);
+        return Ok(None);
+    };
+    if !verify_secret(password, &user.password_hash) || !user.enabled {
+        return Ok(None);
+    }
+    if let Some(a) = user.account {
+        if !store.account(a)?.is_some_and(|a| a.enabled) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(user))
 }
 
 /// Recently verified app secrets, so that a client that sends its password on
@@ -304,7 +488,11 @@ impl VerifiedSecrets {
         if let Some(hash) = cached {
             if let Some(app) = store.app(id)? {
                 let account_ok = store.account(app.account)?.is_some_and(|a| a.enabled);
-                if app.enabled && account_ok && app.secret_hash.0 == hash {
+                if app.enabled
+                    && account_ok
+                    && app.auth_method == AuthMethod::ApiKey
+                    && app.secret_hash.0 == hash
+                {
                     return Ok(Some(app));
                 }
             }

@@ -5,13 +5,14 @@
 //! |---|---|---|---|---|
 //! | data directory | `data_dir` | `SKMS_DATA_DIR` | `--data-dir` | `./skms-data` |
 //! | KMIP/TLS listen address | `kmip_addr` | `SKMS_KMIP_ADDR` | `--kmip-addr` | `0.0.0.0:5696` |
-//! | HTTPS listen address (REST API, not bound yet) | `https_addr` | `SKMS_HTTPS_ADDR` | `--https-addr` | `0.0.0.0:8443` |
+//! | HTTPS listen address (REST API) | `https_addr` | `SKMS_HTTPS_ADDR` | `--https-addr` | `0.0.0.0:8443` |
 //! | extra server certificate names (SANs) | `server_names` | `SKMS_SERVER_NAMES` (comma-separated) | `--server-name` (repeatable) | none |
 //! | largest KMIP message, bytes | `max_message_size` | `SKMS_MAX_MESSAGE_SIZE` | `--max-message-size` | `1048576` (1 MiB) |
 //! | most concurrent KMIP connections | `max_connections` | `SKMS_MAX_CONNECTIONS` | `--max-connections` | `1024` |
 //! | idle time between requests, seconds | `idle_timeout_secs` | `SKMS_IDLE_TIMEOUT_SECS` | `--idle-timeout-secs` | `60` |
 //! | TLS handshake time limit, seconds | `handshake_timeout_secs` | `SKMS_HANDSHAKE_TIMEOUT_SECS` | `--handshake-timeout-secs` | `10` |
 //! | require the clientAuth EKU on client certificates | `require_client_auth_eku` | `SKMS_REQUIRE_CLIENT_AUTH_EKU` | `--require-client-auth-eku` | `false` |
+//! | also accept the KMIP profile suites TLS_RSA_WITH_AES_128/256_CBC_SHA256 (OpenSSL listener, RSA server certificate) | `kmip_legacy_cipher_suites` | `SKMS_KMIP_LEGACY_CIPHER_SUITES` | `--kmip-legacy-cipher-suites` | `false` |
 //!
 //! The file is `--config PATH` (or `SKMS_CONFIG`); without one, `<data dir>/skms.toml`
 //! is read if it exists. An unknown key or a bad value is an error that names it.
@@ -58,7 +59,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Where KMIP over TLS listens.
     pub kmip_addr: SocketAddr,
-    /// Where the REST API will listen (parsed and checked; not bound yet).
+    /// Where the REST API listens (HTTPS).
     pub https_addr: SocketAddr,
     /// Names and addresses added to the server certificate's SANs.
     pub server_names: Vec<String>,
@@ -72,6 +73,9 @@ pub struct Config {
     pub handshake_timeout: Duration,
     /// Whether client certificates must carry the clientAuth extended key usage.
     pub require_client_auth_eku: bool,
+    /// Whether the KMIP listener also offers the KMIP profile suites
+    /// TLS_RSA_WITH_AES_128/256_CBC_SHA256 that older clients (vCenter 7) need.
+    pub kmip_legacy_cipher_suites: bool,
 }
 
 /// The documented default data directory.
@@ -95,6 +99,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(60),
             handshake_timeout: Duration::from_secs(10),
             require_client_auth_eku: false,
+            kmip_legacy_cipher_suites: false,
         }
     }
 }
@@ -109,7 +114,7 @@ pub struct Overrides {
     /// KMIP over TLS listen address [env SKMS_KMIP_ADDR; default 0.0.0.0:5696]
     #[arg(long, value_name = "ADDR")]
     pub kmip_addr: Option<SocketAddr>,
-    /// HTTPS listen address, reserved for the REST API (not bound yet) [env SKMS_HTTPS_ADDR; default 0.0.0.0:8443]
+    /// HTTPS listen address of the REST API [env SKMS_HTTPS_ADDR; default 0.0.0.0:8443]
     #[arg(long, value_name = "ADDR")]
     pub https_addr: Option<SocketAddr>,
     /// Extra DNS name or IP address in the server certificate; repeatable [env SKMS_SERVER_NAMES, comma-separated]
@@ -130,6 +135,9 @@ pub struct Overrides {
     /// Require the clientAuth extended key usage on client certificates [env SKMS_REQUIRE_CLIENT_AUTH_EKU; default false]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub require_client_auth_eku: Option<bool>,
+    /// Also offer TLS_RSA_WITH_AES_128/256_CBC_SHA256 on KMIP, for older clients such as vCenter 7 (served by OpenSSL) [env SKMS_KMIP_LEGACY_CIPHER_SUITES; default false]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub kmip_legacy_cipher_suites: Option<bool>,
 }
 
 impl Overrides {
@@ -147,7 +155,8 @@ impl Overrides {
             max_connections,
             idle_timeout_secs,
             handshake_timeout_secs,
-            require_client_auth_eku
+            require_client_auth_eku,
+            kmip_legacy_cipher_suites
         );
     }
 
@@ -183,6 +192,7 @@ impl Overrides {
             idle_timeout_secs: get(env, "SKMS_IDLE_TIMEOUT_SECS")?,
             handshake_timeout_secs: get(env, "SKMS_HANDSHAKE_TIMEOUT_SECS")?,
             require_client_auth_eku: get(env, "SKMS_REQUIRE_CLIENT_AUTH_EKU")?,
+            kmip_legacy_cipher_suites: get(env, "SKMS_KMIP_LEGACY_CIPHER_SUITES")?,
         })
     }
 
@@ -269,6 +279,9 @@ impl Config {
             require_client_auth_eku: o
                 .require_client_auth_eku
                 .unwrap_or(d.require_client_auth_eku),
+            kmip_legacy_cipher_suites: o
+                .kmip_legacy_cipher_suites
+                .unwrap_or(d.kmip_legacy_cipher_suites),
         };
         c.check()?;
         Ok(c)

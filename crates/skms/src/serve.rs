@@ -238,7 +238,13 @@ pub fn app(cmd: AppCommand) -> ExitCode {
                 groups: Vec::new(),
                 default_group: None,
             };
-            match tenancy::create_app(&*basics.store, found.id, new, now()) {
+            match tenancy::create_app(
+                &*basics.store,
+                &tenancy::Keyring::new(basics.root.clone()),
+                found.id,
+                new,
+                now(),
+            ) {
                 Ok((app, secret)) => {
                     println!("app {} created in account {}", app.name, found.name);
                     println!("app id (KMIP username): {}", app.id);

@@ -31,6 +31,59 @@ pub mod conformance {
         locate_filters_offset_and_limit(store);
         concurrent_inserts_and_reads(store);
         failing_writes_do_not_fail_their_batch(store);
+        users_round_trip(store);
+    }
+
+    /// Users: sysadmins without an account, admins of one account; login names
+    /// unique on the server; a role/account mismatch is refused.
+    pub fn users_round_trip(store: &dyn Store) {
+        use skms_core::ids::UserId;
+        use skms_core::model::{Role, SecretHash, User};
+        let (a, _) = setup(store);
+        let (b, _) = setup(store);
+        let user = |account, name: &str, role| User {
+            id: UserId::new(),
+            account,
+            name: name.into(),
+            role,
+            password_hash: SecretHash("$argon2id$hash".into()),
+            enabled: true,
+            created: 1_700_000_300,
+        };
+        let root = user(None, &unique("root"), Role::Sysadmin);
+        let alice = user(Some(a), &unique("alice"), Role::AccountAdmin);
+        let bob = user(Some(b), &unique("bob"), Role::AccountAdmin);
+        for u in [&root, &alice, &bob] {
+            store.create_user(u).unwrap();
+        }
+        assert_eq!(store.user_by_name(&alice.name).unwrap(), Some(alice.clone()));
+        assert_eq!(store.user_by_name(&root.name).unwrap(), Some(root.clone()));
+        assert_eq!(store.user_by_name("nobody-at-all").unwrap(), None);
+        assert_eq!(store.users(Some(a)).unwrap(), vec![alice.clone()]);
+        assert_eq!(store.users(Some(b)).unwrap(), vec![bob.clone()]);
+        assert!(store.users(None).unwrap().contains(&root));
+        assert!(!store.users(None).unwrap().contains(&alice));
+        // a login name is unique across accounts
+        assert!(matches!(
+            store.create_user(&user(Some(b), &alice.name, Role::AccountAdmin)),
+            Err(StoreError::Conflict(_))
+        ));
+        // a sysadmin has no account, an account admin has one
+        assert!(store
+            .create_user(&user(Some(a), &unique("odd"), Role::Sysadmin))
+            .is_err());
+        assert!(store
+            .create_user(&user(None, &unique("odd"), Role::AccountAdmin))
+            .is_err());
+        let mut changed = alice.clone();
+        changed.password_hash = SecretHash("$argon2id$other".into());
+        changed.enabled = false;
+        store.update_user(&changed).unwrap();
+        assert_eq!(store.user_by_name(&alice.name).unwrap(), Some(changed));
+        assert!(matches!(
+            store.update_user(&user(Some(a), "ghost", Role::AccountAdmin)),
+            Err(StoreError::NotFound(_))
+        ));
     }
 
     fn setup(store: &dyn Store) -> (AccountId, GroupId) {

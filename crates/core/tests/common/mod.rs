@@ -57,6 +57,7 @@ impl Server {
             tenancy::create_account(&self.store, self.keyring.root(), name, self.now).unwrap();
         let (app, _) = tenancy::create_app(
             &self.store,
+            &self.keyring,
             account.id,
             NewApp {
                 name: format!("{name}-app"),

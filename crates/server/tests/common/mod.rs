@@ -79,8 +79,10 @@ pub async fn start(name: &str, idle_timeout: Duration) -> Fixture {
     let root = server.root.clone();
     let (account, app, secret) = tokio::task::spawn_blocking(move || {
         let (account, _) = tenancy::create_account(&*store, &*root, "acme", 1).unwrap();
+        let keyring = skms_core::tenancy::Keyring::new(root.clone());
         let (app, secret) = tenancy::create_app(
             &*store,
+            &keyring,
             account.id,
             NewApp {
                 name: "vcenter".into(),
@@ -116,8 +118,10 @@ pub async fn other_tenant(f: &Fixture, name: &str) -> (App, String) {
     let name = name.to_string();
     tokio::task::spawn_blocking(move || {
         let (account, _) = tenancy::create_account(&*store, &*root, &name, 1).unwrap();
+        let keyring = skms_core::tenancy::Keyring::new(root.clone());
         let (app, secret) = tenancy::create_app(
             &*store,
+            &keyring,
             account.id,
             NewApp {
                 name: format!("{name}-app"),

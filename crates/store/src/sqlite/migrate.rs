@@ -89,6 +89,24 @@ CREATE TABLE objects (
 CREATE INDEX objects_locate ON objects (account, object_type, state, created, id);
 CREATE INDEX objects_by_group ON objects (account, group_id, created, id);
 "#,
+    // 2: people who manage (sysadmins, account admins); app secrets kept sealed
+    // under the account key so that an admin can view them again.
+    r#"
+CREATE TABLE users (
+    id            BLOB PRIMARY KEY CHECK (length(id) = 16),
+    account       BLOB REFERENCES accounts (id),
+    name          TEXT NOT NULL UNIQUE,
+    role          TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    enabled       INTEGER NOT NULL,
+    created       INTEGER NOT NULL,
+    -- a sysadmin has no account; everyone else has one
+    CHECK ((role = 'sysadmin') = (account IS NULL))
+);
+CREATE INDEX users_by_account ON users (account, name);
+
+ALTER TABLE apps ADD COLUMN sealed_secret BLOB NOT NULL DEFAULT x'';
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -18,7 +18,7 @@ use pool::Pool;
 use rows::ObjectRow;
 use rusqlite::{Connection, OpenFlags};
 use skms_core::ids::{AccountId, AppId, GroupId, ObjectId};
-use skms_core::model::{Account, App, Group, ManagedObject};
+use skms_core::model::{Account, App, Group, ManagedObject, User};
 use skms_core::store::{ObjectFilter, Store, StoreError};
 use writer::Writer;
 
@@ -162,6 +162,24 @@ impl Store for SqliteStore {
             Some(id) => rows::app(c, id),
             None => Ok(None),
         })
+    }
+
+    fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        let u = user.clone();
+        self.writer.write(move |c| rows::create_user(c, &u))
+    }
+
+    fn update_user(&self, user: &User) -> Result<(), StoreError> {
+        let u = user.clone();
+        self.writer.write(move |c| rows::update_user(c, &u))
+    }
+
+    fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
+        rows::user_by_name(&self.readers.get(), name)
+    }
+
+    fn users(&self, account: Option<AccountId>) -> Result<Vec<User>, StoreError> {
+        rows::users(&self.readers.get(), account)
     }
 
     fn insert_object(&self, object: &ManagedObject) -> Result<(), StoreError> {

@@ -6,8 +6,8 @@ use crate::codec::{decode_attributes, encode_attributes};
 use kmip::enums::{ObjectType, State};
 use rusqlite::types::Value as Sql;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
-use skms_core::ids::{AccountId, AppId, GroupId, ObjectId};
-use skms_core::model::{Account, App, AuthMethod, Group, ManagedObject, SecretHash};
+use skms_core::ids::{AccountId, AppId, GroupId, ObjectId, UserId};
+use skms_core::model::{Account, App, AuthMethod, Group, ManagedObject, Role, SecretHash, User};
 use skms_core::store::{ObjectFilter, StoreError};
 
 // ---- writes ----
@@ -53,8 +53,8 @@ pub fn create_app(c: &Connection, a: &App) -> Result<(), StoreError> {
     let what = format!("create app {:?}", a.name);
     c.prepare_cached(
         "INSERT INTO apps (id, account, name, description, kmip, rest, auth_method, default_group,
-                           enabled, secret_hash, created)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                           enabled, secret_hash, created, sealed_secret)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -68,7 +68,8 @@ pub fn create_app(c: &Connection, a: &App) -> Result<(), StoreError> {
             &a.default_group.as_bytes()[..],
             a.enabled,
             a.secret_hash.0,
-            a.created
+            a.created,
+            a.sealed_secret
         ])
     })
     .map_err(|e| backend(&what, e))?;
@@ -81,7 +82,8 @@ pub fn update_app(c: &Connection, a: &App) -> Result<(), StoreError> {
     let n = c
         .prepare_cached(
             "UPDATE apps SET name = ?3, description = ?4, kmip = ?5, rest = ?6, auth_method = ?7,
-                             default_group = ?8, enabled = ?9, secret_hash = ?10, created = ?11
+                             default_group = ?8, enabled = ?9, secret_hash = ?10, created = ?11,
+                             sealed_secret = ?12
              WHERE id = ?1 AND account = ?2",
         )
         .and_then(|mut s| {
@@ -96,7 +98,8 @@ pub fn update_app(c: &Connection, a: &App) -> Result<(), StoreError> {
                 &a.default_group.as_bytes()[..],
                 a.enabled,
                 a.secret_hash.0,
-                a.created
+                a.created,
+                a.sealed_secret
             ])
         })
         .map_err(|e| backend(&what, e))?;
@@ -113,6 +116,48 @@ pub fn update_app(c: &Connection, a: &App) -> Result<(), StoreError> {
             .map_err(|e| backend(&what, e))?;
     }
     insert_app_lists(c, a).map_err(|e| backend(&what, e))
+}
+
+/// Adds a user.
+pub fn create_user(c: &Connection, u: &User) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO users (id, account, name, role, password_hash, enabled, created)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            &u.id.as_bytes()[..],
+            u.account.map(|a| a.as_bytes().to_vec()),
+            u.name,
+            u.role.as_str(),
+            u.password_hash.0,
+            u.enabled,
+            u.created
+        ])
+    })
+    .map(drop)
+    .map_err(|e| backend(&format!("create user {:?}", u.name), e))
+}
+
+/// Replaces a user's name, password and enabled flag (its account and role stay).
+pub fn update_user(c: &Connection, u: &User) -> Result<(), StoreError> {
+    let n = c
+        .prepare_cached(
+            "UPDATE users SET name = ?2, password_hash = ?3, enabled = ?4 WHERE id = ?1",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                &u.id.as_bytes()[..],
+                u.name,
+                u.password_hash.0,
+                u.enabled
+            ])
+        })
+        .map_err(|e| backend(&format!("update user {:?}", u.name), e))?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("user {:?}", u.name)));
+    }
+    Ok(())
 }
 
 fn insert_app_lists(c: &Connection, a: &App) -> rusqlite::Result<()> {
@@ -321,7 +366,7 @@ pub fn app(c: &Connection, id: AppId) -> Result<Option<App>, StoreError> {
     let raw = c
         .prepare_cached(
             "SELECT account, name, description, kmip, rest, auth_method, default_group, enabled,
-                    secret_hash, created
+                    secret_hash, created, sealed_secret
              FROM apps WHERE id = ?1",
         )
         .and_then(|mut s| {
@@ -337,13 +382,25 @@ pub fn app(c: &Connection, id: AppId) -> Result<Option<App>, StoreError> {
                     r.get::<_, bool>(7)?,
                     r.get::<_, String>(8)?,
                     r.get::<_, i64>(9)?,
+                    r.get::<_, Vec<u8>>(10)?,
                 ))
             })
             .optional()
         })
         .map_err(|e| backend(what, e))?;
-    let Some((account, name, description, kmip, rest, auth, default_group, enabled, hash, created)) =
-        raw
+    let Some((
+        account,
+        name,
+        description,
+        kmip,
+        rest,
+        auth,
+        default_group,
+        enabled,
+        hash,
+        created,
+        sealed_secret,
+    )) = raw
     else {
         return Ok(None);
     };
@@ -391,6 +448,7 @@ pub fn app(c: &Connection, id: AppId) -> Result<Option<App>, StoreError> {
         default_group: GroupId::from_bytes(id16(default_group, what)?),
         enabled,
         secret_hash: SecretHash(hash),
+        sealed_secret,
         pinned_certs,
         trusted_cas,
         created,
@@ -435,6 +493,67 @@ pub fn apps(c: &Connection, account: AccountId) -> Result<Vec<App>, StoreError> 
         }
     }
     Ok(out)
+}
+
+type UserRaw = (Vec<u8>, Option<Vec<u8>>, String, String, String, bool, i64);
+
+fn user_raw(r: &Row) -> rusqlite::Result<UserRaw> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+fn user_from(raw: UserRaw) -> Result<User, StoreError> {
+    Ok(User {
+        id: UserId::from_bytes(id16(raw.0, "user")?),
+        account: raw
+            .1
+            .map(|a| id16(a, "user").map(AccountId::from_bytes))
+            .transpose()?,
+        name: raw.2,
+        role: Role::parse(&raw.3)
+            .ok_or_else(|| corrupt(&format!("read user: unknown role {:?}", raw.3)))?,
+        password_hash: SecretHash(raw.4),
+        enabled: raw.5,
+        created: raw.6,
+    })
+}
+
+const USER_COLS: &str =
+    "SELECT id, account, name, role, password_hash, enabled, created FROM users";
+
+/// A user by login name.
+pub fn user_by_name(c: &Connection, name: &str) -> Result<Option<User>, StoreError> {
+    c.prepare_cached(&format!("{USER_COLS} WHERE name = ?1"))
+        .and_then(|mut s| s.query_row([name], user_raw).optional())
+        .map_err(|e| backend("read user", e))?
+        .map(user_from)
+        .transpose()
+}
+
+/// The users of `account` (`None`: the sysadmins), by name.
+pub fn users(c: &Connection, account: Option<AccountId>) -> Result<Vec<User>, StoreError> {
+    let rows = match account {
+        Some(a) => c
+            .prepare_cached(&format!("{USER_COLS} WHERE account = ?1 ORDER BY name"))
+            .and_then(|mut s| {
+                s.query_map([&a.as_bytes()[..]], user_raw)?
+                    .collect::<Result<Vec<_>, _>>()
+            }),
+        None => c
+            .prepare_cached(&format!("{USER_COLS} WHERE account IS NULL ORDER BY name"))
+            .and_then(|mut s| s.query_map([], user_raw)?.collect::<Result<Vec<_>, _>>()),
+    };
+    rows.map_err(|e| backend("list users", e))?
+        .into_iter()
+        .map(user_from)
+        .collect()
 }
 
 /// An object of `account`.

@@ -81,6 +81,7 @@ pub fn app(account: AccountId, name: &str, groups: &[GroupId]) -> App {
         default_group: groups[0],
         enabled: true,
         secret_hash: SecretHash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        sealed_secret: vec![1, 2, 3],
         pinned_certs: Vec::new(),
         trusted_cas: Vec::new(),
         created: 1_700_000_200,
