@@ -30,6 +30,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation::REGISTER,
     Operation::RE_KEY,
     Operation::LOCATE,
+    Operation::CHECK,
     Operation::GET,
     Operation::GET_ATTRIBUTES,
     Operation::GET_ATTRIBUTE_LIST,

@@ -3,6 +3,7 @@
 //! TLS, KMIP over HTTPS and the REST API.
 
 mod attrs;
+mod check;
 mod create;
 mod discovery;
 mod get;
@@ -64,13 +65,16 @@ pub struct Caller {
     pub account: Account,
 }
 
-/// A failed operation: the Result Reason and a message for a person.
+/// A failed operation: the Result Reason, a message for a person, and the
+/// payload of an operation whose failure answers one (Check).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpError {
     /// Why, as KMIP says it.
     pub reason: ResultReason,
     /// Details (never key material, never whether another account's object exists).
     pub message: String,
+    /// The Response Payload the failed item carries, if any.
+    pub payload: Option<ResponsePayload>,
 }
 
 impl OpError {
@@ -79,7 +83,14 @@ impl OpError {
         OpError {
             reason,
             message: message.into(),
+            payload: None,
         }
+    }
+
+    /// The same failure, answering `payload` too.
+    pub fn with_payload(mut self, payload: impl Into<ResponsePayload>) -> Self {
+        self.payload = Some(payload.into());
+        self
     }
 }
 
@@ -145,6 +156,7 @@ fn execute(
         P::Revoke(p) => lifecycle::revoke(ctx, who(caller)?, v, *p)?.into(),
         P::Destroy(p) => lifecycle::destroy(ctx, who(caller)?, v, *p)?.into(),
         P::ReKey(p) => rekey::rekey(ctx, who(caller)?, v, *p)?.into(),
+        P::Check(p) => check::check(ctx, who(caller)?, v, *p)?.into(),
         P::RngRetrieve(p) => {
             who(caller)?;
             rng::rng_retrieve(ctx, *p)?.into()
@@ -177,6 +189,7 @@ fn fill_placeholder(payload: &mut RequestPayload, id: &str) {
         P::Revoke(p) => &mut p.unique_identifier,
         P::Destroy(p) => &mut p.unique_identifier,
         P::ReKey(p) => &mut p.unique_identifier,
+        P::Check(p) => &mut p.unique_identifier,
         _ => return,
     };
     if slot.is_none() {
@@ -200,6 +213,7 @@ fn placeholder_of(payload: &ResponsePayload) -> Option<String> {
         P::Activate(p) => p.unique_identifier.clone(),
         P::Revoke(p) => p.unique_identifier.clone(),
         P::Destroy(p) => p.unique_identifier.clone(),
+        P::Check(p) => p.unique_identifier.clone()?,
         P::Locate(p) if p.unique_identifier.len() == 1 => p.unique_identifier[0].clone(),
         _ => return None,
     })
@@ -257,7 +271,16 @@ pub fn handle_message(
                 }
                 ResponseBatchItem::success(operation, id, p)
             }
-            Err(e) => ResponseBatchItem::failure(Some(operation), id, e.reason, e.message),
+            Err(e) => {
+                // A failed Check empties the ID Placeholder (KMIP 1.4 section 4.10).
+                if operation == Operation::CHECK {
+                    placeholder = None;
+                }
+                ResponseBatchItem {
+                    payload: e.payload,
+                    ..ResponseBatchItem::failure(Some(operation), id, e.reason, e.message)
+                }
+            }
         });
         if failed && stop_on_error {
             break;

@@ -1,8 +1,9 @@
 //! Re-key: a replacement symmetric key with the existing key's attributes,
-//! linked both ways, its dates carried over with the Offset (KMIP 1.4 section 4.4).
+//! linked both ways, its dates copied or moved with the Offset (KMIP 1.4
+//! section 4.4, errors section 11.5; 2.1 section 6.1.46).
 
 use super::create::generate_symmetric;
-use super::object::{self, date, is_destroyed, is_server_only, uid, wrong_state};
+use super::object::{self, date, is_destroyed, is_server_only, uid};
 use super::{Caller, Context, OpError};
 use kmip::attributes::{Attribute, AttributeName, Attributes};
 use kmip::enums::{LinkType, ObjectType, ResultReason};
@@ -11,7 +12,7 @@ use kmip::payloads::{ReKeyRequest, ReKeyResponse};
 use kmip::typed::{Ctx, ToTtlv};
 use kmip::{Tag, Value};
 
-/// The date attributes that move with the Offset.
+/// The dates that move with the Activation Date when an Offset is given.
 const DATES: [Tag; 3] = [
     Tag::PROCESS_START_DATE,
     Tag::PROTECT_STOP_DATE,
@@ -27,6 +28,36 @@ fn link(kind: LinkType, to: &str, v: &Ctx) -> Attribute {
     Attribute::new(Tag::LINK, l.to_ttlv(Tag::LINK, v).value)
 }
 
+/// True for an attribute the replacement takes from the existing key: all but
+/// those the server sets anew (its algorithm and length excepted) and the Links.
+fn copied(name: &AttributeName) -> bool {
+    matches!(
+        name,
+        AttributeName::Standard(Tag::CRYPTOGRAPHIC_ALGORITHM | Tag::CRYPTOGRAPHIC_LENGTH)
+    ) || !(is_server_only(name) || *name == AttributeName::Standard(Tag::LINK))
+}
+
+/// Usage Limits of the replacement: "The Total value is copied from the
+/// existing key, and the Count value [...] is set to the Total value."
+fn fresh_usage_limits(value: &Value) -> Value {
+    let Value::Structure(fields) = value else {
+        return value.clone();
+    };
+    let total = fields.iter().find_map(|f| match f.value {
+        Value::LongInteger(n) if f.tag == Tag::USAGE_LIMITS_TOTAL => Some(n),
+        _ => None,
+    });
+    let mut fields = fields.clone();
+    if let Some(total) = total {
+        for f in &mut fields {
+            if f.tag == Tag::USAGE_LIMITS_COUNT {
+                f.value = Value::LongInteger(total);
+            }
+        }
+    }
+    Value::Structure(fields)
+}
+
 /// Re-key.
 pub fn rekey(
     ctx: &Context,
@@ -37,50 +68,48 @@ pub fn rekey(
     let uid = uid(v, req.unique_identifier)?;
     let mut old = object::load(ctx, caller, v, &uid)?;
     if old.object_type != ObjectType::SYMMETRIC_KEY {
-        return Err(OpError::new(
-            ResultReason::ILLEGAL_OPERATION,
-            "only symmetric keys can be re-keyed",
-        ));
+        let reason = if v.is_v2() {
+            ResultReason::INVALID_OBJECT_TYPE
+        } else {
+            ResultReason::PERMISSION_DENIED
+        };
+        return Err(OpError::new(reason, "only symmetric keys can be re-keyed"));
     }
-    if is_destroyed(old.state) {
-        return Err(wrong_state(v, "a destroyed key cannot be re-keyed"));
+    if is_destroyed(old.state) || old.sealed.is_none() {
+        return Err(OpError::new(
+            ResultReason::KEY_VALUE_NOT_PRESENT,
+            "a destroyed key cannot be re-keyed",
+        ));
     }
     let given = req.attributes.unwrap_or_default();
     if req.offset.is_some()
         && given.items.iter().any(|a| {
-            matches!(
-                a.name,
-                AttributeName::Standard(Tag::ACTIVATION_DATE | Tag::DEACTIVATION_DATE)
-            )
+            a.name == AttributeName::Standard(Tag::ACTIVATION_DATE)
+                || DATES.iter().any(|t| a.name == AttributeName::Standard(*t))
         })
     {
         return Err(OpError::new(
             ResultReason::INVALID_MESSAGE,
-            "Offset cannot be given together with an Activation Date or Deactivation Date",
+            "Offset cannot be given together with an Activation Date, Process Start Date, \
+             Protect Stop Date or Deactivation Date",
         ));
     }
-    // The replacement carries the existing key's client attributes, then the request's.
+    // The replacement carries the existing key's attributes (its dates
+    // included: copied when no Offset is given), then the request's.
     let mut attrs = Attributes::default();
-    for a in &old.attributes.items {
-        let keep = matches!(
-            a.name,
-            AttributeName::Standard(Tag::CRYPTOGRAPHIC_ALGORITHM | Tag::CRYPTOGRAPHIC_LENGTH)
-        ) || !(is_server_only(&a.name)
-            || matches!(
-                a.name,
-                AttributeName::Standard(
-                    Tag::LINK | Tag::ACTIVATION_DATE | Tag::SENSITIVE | Tag::EXTRACTABLE
-                )
-            )
-            || DATES.iter().any(|t| a.name == AttributeName::Standard(*t)));
-        if keep {
-            attrs.push(Attribute {
-                index: None,
-                ..a.clone()
-            });
-        }
+    for a in old.attributes.items.iter().filter(|a| copied(&a.name)) {
+        let value = if a.name == AttributeName::Standard(Tag::USAGE_LIMITS) {
+            fresh_usage_limits(&a.value)
+        } else {
+            a.value.clone()
+        };
+        attrs.push(Attribute {
+            index: None,
+            value,
+            ..a.clone()
+        });
     }
-    for a in given.items {
+    for a in &given.items {
         if is_server_only(&a.name) {
             return Err(object::invalid(format!(
                 "{} is set by the server only",
@@ -88,22 +117,39 @@ pub fn rekey(
             )));
         }
         attrs.remove(&a.name);
+    }
+    for a in given.items {
         attrs.push(Attribute { index: None, ..a });
     }
     if let Some(offset) = req.offset {
-        let Some(old_act) = date(&old.attributes, Tag::ACTIVATION_DATE) else {
-            return Err(OpError::new(
-                ResultReason::ILLEGAL_OPERATION,
-                "an Offset needs an Activation Date on the existing key",
-            ));
-        };
+        // AT2 = IT2 + Offset, where IT2 (the replacement's Initial Date) is now;
+        // CT2, TT2, DT2 = CT1, TT1, DT1 + (AT2 - AT1).
         let act = ctx.now + i64::from(offset.0);
-        attrs.set(Attribute::new(Tag::ACTIVATION_DATE, Value::DateTime(act)));
-        for t in DATES {
-            if let Some(d) = date(&old.attributes, t) {
-                attrs.set(Attribute::new(t, Value::DateTime(act + (d - old_act))));
+        let moved: Vec<(Tag, i64)> = DATES
+            .iter()
+            .filter_map(|&t| Some((t, date(&old.attributes, t)?)))
+            .collect();
+        match date(&old.attributes, Tag::ACTIVATION_DATE) {
+            Some(old_act) => {
+                for (t, d) in moved {
+                    attrs.set(Attribute::new(t, Value::DateTime(d + (act - old_act))));
+                }
             }
+            None if !moved.is_empty() => {
+                let reason = if v.is_v2() {
+                    ResultReason::INVALID_FIELD
+                } else {
+                    ResultReason::ILLEGAL_OPERATION
+                };
+                return Err(OpError::new(
+                    reason,
+                    "an Offset cannot move the Process Start, Protect Stop or Deactivation \
+                     Date: the existing key has no Activation Date",
+                ));
+            }
+            None => {}
         }
+        attrs.set(Attribute::new(Tag::ACTIVATION_DATE, Value::DateTime(act)));
     }
     let mut new = generate_symmetric(ctx, caller, v, attrs)?;
     new.attributes
