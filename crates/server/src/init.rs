@@ -11,6 +11,8 @@
 //! | `ca.key.sealed` | the CA private key, sealed (see below) | 0600 |
 //! | `server.crt` | the server certificate then the CA (PEM chain) | 0644 |
 //! | `server.key.sealed` | the server private key, sealed | 0600 |
+//! | `server-rsa.crt` | with `kmip_legacy_cipher_suites` only: an RSA server certificate (same names, same CA) then the CA | 0644 |
+//! | `server-rsa.key.sealed` | its private key (RSA-3072), sealed | 0600 |
 //!
 //! A private key is never written in the clear: its PKCS#8 PEM is sealed
 //! (AES-256-GCM) under a fresh data key, and that data key is wrapped by the
@@ -22,7 +24,8 @@ use crate::config::Config;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SerialNumber, PKCS_ECDSA_P256_SHA256,
+    Issuer, KeyPair, KeyUsagePurpose, RsaKeySize, SerialNumber, PKCS_ECDSA_P256_SHA256,
+    PKCS_RSA_SHA256,
 };
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use skms_core::keys::{FileRoot, Key256, KeyError, RootOfTrust};
@@ -45,6 +48,10 @@ pub const CA_KEY_FILE: &str = "ca.key.sealed";
 pub const SERVER_CERT_FILE: &str = "server.crt";
 /// The sealed server private key file name.
 pub const SERVER_KEY_FILE: &str = "server.key.sealed";
+/// The RSA server certificate chain file name (for the legacy KMIP cipher suites).
+pub const SERVER_RSA_CERT_FILE: &str = "server-rsa.crt";
+/// The sealed RSA server private key file name.
+pub const SERVER_RSA_KEY_FILE: &str = "server-rsa.key.sealed";
 
 /// How long the CA is valid.
 const CA_DAYS: i64 = 3650;
@@ -112,8 +119,24 @@ pub struct DataDir {
     pub server_chain: Vec<CertificateDer<'static>>,
     /// The server private key (PKCS#8), in memory only.
     pub server_key: PrivateKeyDer<'static>,
+    /// The RSA server certificate and key, when `kmip_legacy_cipher_suites` is on.
+    pub rsa_server: Option<ServerCert>,
     /// What was created or renewed now, one line each, for the operator.
     pub created: Vec<String>,
+}
+
+/// A server certificate chain (leaf, then the CA) and its private key.
+pub struct ServerCert {
+    /// The certificate followed by the CA.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The private key (PKCS#8), in memory only.
+    pub key: PrivateKeyDer<'static>,
+}
+
+impl Drop for ServerCert {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.key);
+    }
 }
 
 /// Opens (creating when missing) the data directory, its database and its root key.
@@ -153,6 +176,7 @@ pub fn open_basics(dir: &Path) -> Result<Basics, InitError> {
 
 /// Opens the data directory of `config`: creates on first start, loads after;
 /// reissues the server certificate when the configured names changed or it nears its end.
+/// With `kmip_legacy_cipher_suites`, the same for an RSA server certificate.
 pub fn open(config: &Config) -> Result<DataDir, InitError> {
     let dir = &config.data_dir;
     let Basics {
@@ -185,45 +209,17 @@ pub fn open(config: &Config) -> Result<DataDir, InitError> {
     };
 
     let names = server_names(config);
-    let server_cert_path = dir.join(SERVER_CERT_FILE);
-    let server_key_path = dir.join(SERVER_KEY_FILE);
-    let existing = if server_cert_path.exists() && server_key_path.exists() {
-        let leaf = read_cert_pem(&server_cert_path)?.into_iter().next();
-        match leaf {
-            Some(leaf) => match renewal_reason(&leaf, &names)? {
-                None => Some((leaf, read_sealed_key(&*root, &server_key_path, "server")?)),
-                Some(why) => {
-                    created.push(format!("reissuing the server certificate: {why}"));
-                    None
-                }
-            },
-            None => None,
-        }
+    let issuer = Issuer::from_ca_cert_der(&ca_der, &ca_key).map_err(cert_err)?;
+    let (leaf, server_key) =
+        server_cert(dir, &*root, &issuer, &names, &ECDSA_SERVER, &mut created)?;
+    let rsa_server = if config.kmip_legacy_cipher_suites {
+        let (leaf, key) = server_cert(dir, &*root, &issuer, &names, &RSA_SERVER, &mut created)?;
+        Some(ServerCert {
+            chain: vec![leaf, ca_der.clone()],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        })
     } else {
         None
-    };
-    let (leaf, server_key) = match existing {
-        Some(x) => x,
-        None => {
-            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(cert_err)?;
-            let issuer = Issuer::from_ca_cert_der(&ca_der, &ca_key).map_err(cert_err)?;
-            let cert = server_params(&names)?
-                .signed_by(&key, &issuer)
-                .map_err(cert_err)?;
-            write_sealed_key(&*root, &server_key_path, "server", &key)?;
-            let ca_pem = std::fs::read_to_string(&ca_cert_path).map_err(io(&ca_cert_path))?;
-            write_public(
-                &server_cert_path,
-                format!("{}{}", cert.pem(), ca_pem).as_bytes(),
-            )?;
-            created.push(format!(
-                "created server certificate {} ({} years) for {}",
-                server_cert_path.display(),
-                SERVER_DAYS / 365,
-                names.join(", ")
-            ));
-            (cert.der().clone(), key)
-        }
     };
     Ok(DataDir {
         path: dir.clone(),
@@ -233,8 +229,88 @@ pub fn open(config: &Config) -> Result<DataDir, InitError> {
         ca_cert: ca_der.clone(),
         server_chain: vec![leaf, ca_der],
         server_key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
+        rsa_server,
         created,
     })
+}
+
+/// One kind of server certificate: its files, its key and how the operator hears of it.
+struct ServerCertKind {
+    cert_file: &'static str,
+    key_file: &'static str,
+    /// What the sealed key is bound to (see [`seal_context`]).
+    purpose: &'static str,
+    /// "server certificate", "RSA server certificate".
+    label: &'static str,
+    generate: fn() -> Result<KeyPair, rcgen::Error>,
+    key_usages: &'static [KeyUsagePurpose],
+}
+
+/// The server certificate every TLS stack offers.
+const ECDSA_SERVER: ServerCertKind = ServerCertKind {
+    cert_file: SERVER_CERT_FILE,
+    key_file: SERVER_KEY_FILE,
+    purpose: "server",
+    label: "server certificate",
+    generate: || KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256),
+    key_usages: &[KeyUsagePurpose::DigitalSignature],
+};
+
+/// The RSA server certificate the TLS_RSA_WITH_AES_*_CBC_SHA256 suites need
+/// (their key exchange is RSA encryption to the certificate's key).
+const RSA_SERVER: ServerCertKind = ServerCertKind {
+    cert_file: SERVER_RSA_CERT_FILE,
+    key_file: SERVER_RSA_KEY_FILE,
+    purpose: "server-rsa",
+    label: "RSA server certificate",
+    // aws-lc-rs generates it (through rcgen), so the key is a KeyPair like the
+    // others and is sealed by the same code; 3072 bits: NIST's level past 2030.
+    generate: || KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_3072),
+    // keyEncipherment for the RSA key exchange (RFC 5246 section 7.4.2; Java
+    // clients check it), digitalSignature for ECDHE_RSA.
+    key_usages: &[
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ],
+};
+
+/// Loads the server certificate of `kind` and its key, or issues them from the
+/// CA when they are missing, name other names than `names`, or near their end.
+fn server_cert(
+    dir: &Path,
+    root: &dyn RootOfTrust,
+    issuer: &Issuer<'_, &KeyPair>,
+    names: &[String],
+    kind: &ServerCertKind,
+    created: &mut Vec<String>,
+) -> Result<(CertificateDer<'static>, KeyPair), InitError> {
+    let cert_path = dir.join(kind.cert_file);
+    let key_path = dir.join(kind.key_file);
+    if cert_path.exists() && key_path.exists() {
+        if let Some(leaf) = read_cert_pem(&cert_path)?.into_iter().next() {
+            match renewal_reason(&leaf, names)? {
+                None => return Ok((leaf, read_sealed_key(root, &key_path, kind.purpose)?)),
+                Some(why) => created.push(format!("reissuing the {}: {why}", kind.label)),
+            }
+        }
+    }
+    let key = (kind.generate)().map_err(cert_err)?;
+    let cert = server_params(names, kind.key_usages)?
+        .signed_by(&key, issuer)
+        .map_err(cert_err)?;
+    write_sealed_key(root, &key_path, kind.purpose, &key)?;
+    let ca_path = dir.join(CA_CERT_FILE);
+    let ca_pem = std::fs::read_to_string(&ca_path).map_err(io(&ca_path))?;
+    write_public(&cert_path, format!("{}{}", cert.pem(), ca_pem).as_bytes())?;
+    created.push(format!(
+        "created {} {} ({} years) for {}, its key sealed by the root key in {}",
+        kind.label,
+        cert_path.display(),
+        SERVER_DAYS / 365,
+        names.join(", "),
+        key_path.display()
+    ));
+    Ok((cert.der().clone(), key))
 }
 
 /// The names of the server certificate: loopback, this host, and the configured ones.
@@ -301,7 +377,10 @@ fn ca_params() -> Result<CertificateParams, InitError> {
     Ok(p)
 }
 
-fn server_params(names: &[String]) -> Result<CertificateParams, InitError> {
+fn server_params(
+    names: &[String],
+    key_usages: &[KeyUsagePurpose],
+) -> Result<CertificateParams, InitError> {
     let mut p = CertificateParams::new(names.to_vec()).map_err(cert_err)?;
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, "Sovereign KMS");
@@ -311,7 +390,7 @@ fn server_params(names: &[String]) -> Result<CertificateParams, InitError> {
     );
     p.distinguished_name = dn;
     p.is_ca = IsCa::ExplicitNoCa;
-    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    p.key_usages = key_usages.to_vec();
     // clientAuth too: some vSphere set-ups reuse the KMS certificate as their client certificate.
     p.extended_key_usages = vec![
         ExtendedKeyUsagePurpose::ServerAuth,
@@ -487,6 +566,72 @@ mod tests {
         assert!(renamed.created.iter().any(|l| l.contains("reissuing")));
         assert_eq!(renamed.ca_cert, ca, "the CA stays");
         assert_ne!(renamed.server_chain[0], leaf);
+
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let p = entry.unwrap().path();
+            let bytes = std::fs::read(&p).unwrap();
+            assert!(
+                !bytes.windows(11).any(|w| w == b"PRIVATE KEY"),
+                "{} holds a private key in the clear",
+                p.display()
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn legacy_suites_add_an_rsa_certificate_sealed_and_reissued_like_the_other() {
+        let dir = std::env::temp_dir().join(format!("skms-init-rsa-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut config = Config {
+            data_dir: dir.clone(),
+            ..Config::default()
+        };
+        // Off first: no RSA certificate; then on at a later start: it is added.
+        let first = open(&config).unwrap();
+        assert!(first.rsa_server.is_none());
+        assert!(!dir.join(SERVER_RSA_CERT_FILE).exists());
+        let ca = first.ca_cert.clone();
+        drop(first);
+        config.kmip_legacy_cipher_suites = true;
+        let on = open(&config).unwrap();
+        assert_eq!(on.created.len(), 1, "{:?}", on.created);
+        assert!(on.created[0].contains("created RSA server certificate"));
+        let rsa = on.rsa_server.as_ref().expect("an RSA certificate");
+        assert_eq!(rsa.chain[1], ca, "issued by the same CA");
+        let (_, x) = x509_parser::parse_x509_certificate(&rsa.chain[0]).unwrap();
+        assert_eq!(
+            x.public_key().algorithm.algorithm,
+            x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION
+        );
+        let ku = x.key_usage().unwrap().unwrap().value;
+        assert!(ku.key_encipherment() && ku.digital_signature());
+        assert_eq!(
+            renewal_reason(&rsa.chain[0], &server_names(&config)).unwrap(),
+            None
+        );
+        let leaf = rsa.chain[0].clone();
+        let key = rsa.key.secret_der().to_vec();
+        drop(on);
+
+        let again = open(&config).unwrap();
+        assert!(again.created.is_empty(), "{:?}", again.created);
+        let rsa = again.rsa_server.as_ref().unwrap();
+        assert_eq!(rsa.chain[0], leaf);
+        assert_eq!(rsa.key.secret_der(), key.as_slice(), "the sealed key opens");
+        drop(again);
+
+        config.server_names = vec!["kms.example.com".into()];
+        let renamed = open(&config).unwrap();
+        assert!(
+            renamed
+                .created
+                .iter()
+                .any(|l| l.contains("reissuing the RSA server certificate")),
+            "{:?}",
+            renamed.created
+        );
+        assert_ne!(renamed.rsa_server.as_ref().unwrap().chain[0], leaf);
 
         for entry in std::fs::read_dir(&dir).unwrap() {
             let p = entry.unwrap().path();

@@ -1,8 +1,9 @@
 //! The KMIP over TLS listener, shaped like tokio's mini-redis: one accept loop
 //! bounded by a semaphore, one task per connection, shutdown by broadcast.
 //!
-//! Per connection: TLS handshake (time-limited; failures are debug noise, as
-//! vCenter probes and retries a lot), the client certificate's identity, then
+//! Per connection: TLS handshake by rustls, or by OpenSSL when the legacy KMIP
+//! cipher suites are on ([`Acceptor`]; time-limited; failures are debug noise,
+//! as vCenter probes and retries a lot), the client certificate's identity, then
 //! request after request: one bounded TTLV frame, decode, authenticate, run the
 //! operations off the async threads, write the response.
 
@@ -12,6 +13,7 @@ use crate::tls;
 use kmip::binary::{self, Limits};
 use kmip::messages::{Credential, RequestMessage, ResponseMessage};
 use kmip::{Tag, Ttlv, Value};
+use openssl::ssl::{Ssl, SslContext};
 use rustls_pki_types::{CertificateDer, UnixTime};
 use skms_core::model::Timestamp;
 use skms_core::ops::{self, Caller, Context, ServerInfo};
@@ -22,7 +24,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{broadcast, mpsc, Semaphore};
+use tokio::sync::{broadcast, mpsc, watch, Semaphore};
+use tokio_openssl::SslStream;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, error, info, warn};
 
@@ -72,10 +75,40 @@ impl Shared {
     }
 }
 
+/// The TLS stack that serves KMIP connections.
+#[derive(Clone)]
+pub enum Acceptor {
+    /// rustls, the default: TLS 1.3 and 1.2, ECDHE key exchange and AEAD only.
+    Rustls(TlsAcceptor),
+    /// OpenSSL, with `kmip_legacy_cipher_suites`: the same plus the KMIP
+    /// profile suites TLS_RSA_WITH_AES_128/256_CBC_SHA256 ([`tls::openssl_context`]).
+    OpenSsl(SslContext),
+}
+
+impl Acceptor {
+    /// Which TLS stack this is, for the start-up log.
+    pub fn describe(&self) -> String {
+        match self {
+            Acceptor::Rustls(_) => "rustls (TLS 1.3 and 1.2, ECDHE with AEAD)".into(),
+            Acceptor::OpenSsl(_) => format!(
+                "{} (TLS 1.3 and 1.2, ECDHE with AEAD, and the KMIP legacy suites \
+                 AES128-SHA256 and AES256-SHA256)",
+                openssl::version::version()
+            ),
+        }
+    }
+}
+
+impl From<TlsAcceptor> for Acceptor {
+    fn from(a: TlsAcceptor) -> Self {
+        Acceptor::Rustls(a)
+    }
+}
+
 /// The accept loop of a bound listener.
 pub struct KmipListener {
     listener: TcpListener,
-    acceptor: TlsAcceptor,
+    acceptor: Acceptor,
     shared: Arc<Shared>,
     limit: Arc<Semaphore>,
 }
@@ -84,22 +117,25 @@ impl KmipListener {
     /// A listener over a bound socket.
     pub fn new(
         listener: TcpListener,
-        acceptor: TlsAcceptor,
+        acceptor: impl Into<Acceptor>,
         shared: Arc<Shared>,
         max_connections: usize,
     ) -> Self {
         KmipListener {
             listener,
-            acceptor,
+            acceptor: acceptor.into(),
             shared,
             limit: Arc::new(Semaphore::new(max_connections)),
         }
     }
 
-    /// Accepts connections until `shutdown` fires, then waits for the open
+    /// Accepts connections until `stop` fires (subscribed by the caller before
+    /// spawning, so an early stop is not missed), then waits for the open
     /// connections to finish their current request and close.
-    pub async fn run(self, shutdown: broadcast::Sender<()>) {
-        let mut stop = shutdown.subscribe();
+    pub async fn run(self, mut stop: broadcast::Receiver<()>) {
+        // Connections watch this: unlike a broadcast, a watch shows a late
+        // subscriber that the stop already happened.
+        let (stopping, _) = watch::channel(false);
         // Each connection holds a sender; when all are dropped, they are done.
         let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
         loop {
@@ -126,7 +162,7 @@ impl KmipListener {
             let _ = tcp.set_nodelay(true);
             let acceptor = self.acceptor.clone();
             let shared = self.shared.clone();
-            let stop = shutdown.subscribe();
+            let stop = stopping.subscribe();
             let done = done_tx.clone();
             tokio::spawn(async move {
                 serve_connection(tcp, peer, acceptor, shared, stop).await;
@@ -134,62 +170,121 @@ impl KmipListener {
                 drop(done);
             });
         }
+        let _ = stopping.send(true);
         drop(done_tx);
         let _ = done_rx.recv().await;
         info!("KMIP listener stopped");
     }
 }
 
-/// One connection, from handshake to close.
+/// One connection, from handshake to close: the handshake of its TLS stack,
+/// then the one per-connection loop ([`serve_tls`]) whatever the stack.
 async fn serve_connection(
     tcp: TcpStream,
     peer: SocketAddr,
-    acceptor: TlsAcceptor,
+    acceptor: Acceptor,
     shared: Arc<Shared>,
-    mut stop: broadcast::Receiver<()>,
+    stop: watch::Receiver<bool>,
 ) {
-    let tls = match tokio::time::timeout(shared.handshake_timeout, acceptor.accept(tcp)).await {
-        Ok(Ok(s)) => s,
+    let limit = shared.handshake_timeout;
+    match acceptor {
+        Acceptor::Rustls(a) => {
+            if let Some(tls) = handshake(peer, limit, a.accept(tcp)).await {
+                let chain = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
+                    .unwrap_or_default();
+                serve_tls(tls, chain, peer, shared, stop).await;
+            }
+        }
+        Acceptor::OpenSsl(ctx) => {
+            if let Some(tls) = handshake(peer, limit, openssl_accept(&ctx, tcp)).await {
+                let chain = tls::openssl_peer_chain(tls.ssl());
+                serve_tls(tls, chain, peer, shared, stop).await;
+            }
+        }
+    }
+}
+
+/// Runs a TLS handshake within `limit`; failures are debug noise.
+async fn handshake<S, E: std::fmt::Display>(
+    peer: SocketAddr,
+    limit: Duration,
+    accept: impl std::future::Future<Output = Result<S, E>>,
+) -> Option<S> {
+    match tokio::time::timeout(limit, accept).await {
+        Ok(Ok(s)) => Some(s),
         Ok(Err(e)) => {
             debug!(%peer, error = %e, "TLS handshake failed");
-            return;
+            None
         }
         Err(_) => {
             debug!(%peer, "TLS handshake timed out");
-            return;
+            None
         }
-    };
-    let chain: Vec<CertificateDer<'static>> = tls
-        .get_ref()
-        .1
-        .peer_certificates()
-        .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
-        .unwrap_or_default();
-    let mut caller: Option<Caller> = None;
-    if !chain.is_empty() {
-        let s = shared.clone();
-        let found = tokio::task::spawn_blocking(move || {
-            tls::identify(
-                &*s.store,
-                &chain,
-                s.require_client_auth_eku,
-                UnixTime::now(),
-            )
-        })
-        .await;
-        match found {
-            Ok(Ok((c, how))) => {
-                debug!(%peer, app = %c.app.id, ?how, "client certificate identifies an app");
-                caller = Some(c);
-            }
-            Ok(Err(why)) => debug!(%peer, reason = %why, "client certificate identifies no app"),
-            Err(e) => error!(%peer, error = %e, "certificate lookup panicked"),
-        }
-    } else {
-        debug!(%peer, "TLS connection without a client certificate");
     }
+}
+
+/// The server side of an OpenSSL handshake on `tcp`.
+async fn openssl_accept(
+    ctx: &SslContext,
+    tcp: TcpStream,
+) -> Result<SslStream<TcpStream>, Box<dyn std::error::Error + Send + Sync>> {
+    let mut s = SslStream::new(Ssl::new(ctx)?, tcp)?;
+    std::pin::Pin::new(&mut s).accept().await?;
+    Ok(s)
+}
+
+/// The caller a client certificate chain identifies, if any (logged at debug level).
+async fn identify_peer(
+    shared: &Arc<Shared>,
+    peer: SocketAddr,
+    chain: Vec<CertificateDer<'static>>,
+) -> Option<Caller> {
+    if chain.is_empty() {
+        debug!(%peer, "TLS connection without a client certificate");
+        return None;
+    }
+    let s = shared.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        tls::identify(
+            &*s.store,
+            &chain,
+            s.require_client_auth_eku,
+            UnixTime::now(),
+        )
+    })
+    .await;
+    match found {
+        Ok(Ok((c, how))) => {
+            debug!(%peer, app = %c.app.id, ?how, "client certificate identifies an app");
+            Some(c)
+        }
+        Ok(Err(why)) => {
+            debug!(%peer, reason = %why, "client certificate identifies no app");
+            None
+        }
+        Err(e) => {
+            error!(%peer, error = %e, "certificate lookup panicked");
+            None
+        }
+    }
+}
+
+/// An established TLS connection, whichever the stack: the client's identity,
+/// then request after request until close, idle timeout or shutdown.
+async fn serve_tls<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    chain: Vec<CertificateDer<'static>>,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let caller = identify_peer(&shared, peer, chain).await;
     let mut conn = Connection {
-        stream: tls,
+        stream,
         peer,
         shared,
         cert_caller: caller.clone(),
@@ -197,7 +292,7 @@ async fn serve_connection(
     };
     loop {
         let frame = tokio::select! {
-            _ = stop.recv() => break,
+            _ = crate::stopped(&mut stop) => break,
             f = tokio::time::timeout(conn.shared.idle_timeout, conn.read_frame()) => f,
         };
         let frame = match frame {
@@ -223,7 +318,8 @@ async fn serve_connection(
             break;
         }
     }
-    let _ = conn.stream.shutdown().await;
+    // A client that stopped reading cannot hold the connection open.
+    let _ = tokio::time::timeout(conn.shared.idle_timeout, conn.stream.shutdown()).await;
 }
 
 /// What one read gives.
@@ -284,11 +380,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         Ok(Frame::Request(buf))
     }
 
+    /// Writes a response; a client that does not read it within the idle
+    /// timeout loses the connection (it cannot hold a connection slot for ever).
     async fn respond(&mut self, response: ResponseMessage) -> std::io::Result<()> {
         // A response may carry key material (Get): wipe the buffer once written.
         let bytes = zeroize::Zeroizing::new(response.encode());
-        self.stream.write_all(&bytes).await?;
-        self.stream.flush().await
+        let write = async {
+            self.stream.write_all(&bytes).await?;
+            self.stream.flush().await
+        };
+        tokio::time::timeout(self.shared.idle_timeout, write)
+            .await
+            .unwrap_or_else(|_| {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the client did not read its response",
+                ))
+            })
     }
 
     fn invalid(&self, version: (i32, i32), message: String) -> ResponseMessage {

@@ -7,15 +7,24 @@
 //! is gets decided after the handshake, against the store ([`identify`]):
 //! a pinned SHA-256 fingerprint, or a subject CN that is an app UUID with a
 //! chain to one of that app's trusted CAs.
+//!
+//! With `kmip_legacy_cipher_suites`, OpenSSL serves KMIP instead
+//! ([`openssl_context`]): the same suites plus the KMIP profile suites
+//! TLS_RSA_WITH_AES_128/256_CBC_SHA256, which rustls does not implement; the
+//! same client-certificate policy, and the same [`identify`] after the handshake.
 
 use crate::init::DataDir;
+use openssl::error::ErrorStack;
+use openssl::pkey::PKey;
+use openssl::ssl::{SslContext, SslMethod, SslOptions, SslRef, SslVerifyMode, SslVersion};
+use openssl::x509::X509;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
 use rustls_pki_types::{CertificateDer, UnixTime};
 use skms_core::ids::AppId;
-use skms_core::model::App;
+use skms_core::model::{App, AuthMethod};
 use skms_core::ops::Caller;
 use skms_core::store::{Store, StoreError};
 use std::sync::Arc;
@@ -40,6 +49,77 @@ pub fn server_config(data: &DataDir) -> Result<Arc<ServerConfig>, rustls::Error>
     // vCenter opens many short connections: resumption saves full handshakes.
     cfg.session_storage = rustls::server::ServerSessionMemoryCache::new(4096);
     Ok(Arc::new(cfg))
+}
+
+/// The TLS 1.2 suites of the OpenSSL listener, most preferred first: those
+/// rustls offers (ECDHE with AEAD) then the KMIP profile suites
+/// TLS_RSA_WITH_AES_128_CBC_SHA256 and TLS_RSA_WITH_AES_256_CBC_SHA256 that
+/// older clients (vCenter 7) offer alone. Nothing weaker: no SHA-1, 3DES, RC4,
+/// export or anonymous suite. TLS 1.3 keeps OpenSSL's default suites (all AEAD).
+pub const OPENSSL_TLS12_CIPHERS: &str =
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:\
+ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:\
+ECDHE-RSA-CHACHA20-POLY1305:AES128-SHA256:AES256-SHA256";
+
+/// The signature algorithms of the OpenSSL listener, as rustls's (no SHA-1).
+const OPENSSL_SIGALGS: &str = "ECDSA+SHA384:ECDSA+SHA256:ed25519:\
+rsa_pss_rsae_sha512:rsa_pss_rsae_sha384:rsa_pss_rsae_sha256:RSA+SHA512:RSA+SHA384:RSA+SHA256";
+
+/// The OpenSSL server context of the legacy-suite KMIP listener: TLS 1.3 and
+/// 1.2 with [`OPENSSL_TLS12_CIPHERS`]; the ECDSA server certificate and the RSA
+/// one (the TLS_RSA suites need an RSA key), both from the data directory;
+/// client certificates requested but optional and any chain accepted, as
+/// [`OfferedClientAuth`] does (OpenSSL still checks CertificateVerify, so the
+/// client holds the key), the caller being identified after the handshake.
+pub fn openssl_context(data: &DataDir) -> Result<SslContext, ErrorStack> {
+    let mut b = SslContext::builder(SslMethod::tls_server())?;
+    b.set_min_proto_version(Some(SslVersion::TLS1_2))?;
+    b.set_max_proto_version(Some(SslVersion::TLS1_3))?;
+    b.set_cipher_list(OPENSSL_TLS12_CIPHERS)?;
+    b.set_sigalgs_list(OPENSSL_SIGALGS)?;
+    b.set_options(
+        SslOptions::CIPHER_SERVER_PREFERENCE
+            | SslOptions::NO_RENEGOTIATION
+            | SslOptions::NO_COMPRESSION,
+    );
+    b.set_verify_callback(SslVerifyMode::PEER, |_chain_ok, _ctx| true);
+    // Needed for session resumption once client certificates are requested.
+    b.set_session_id_context(b"skms-kmip")?;
+    b.set_session_cache_size(4096);
+    // One slot per key type: OpenSSL picks the certificate the suite needs.
+    let mut certs = vec![(&data.server_chain, &data.server_key)];
+    if let Some(rsa) = &data.rsa_server {
+        certs.push((&rsa.chain, &rsa.key));
+    }
+    for (chain, key) in certs {
+        let Some(leaf) = chain.first() else { continue };
+        let leaf = X509::from_der(leaf)?;
+        b.set_certificate(&leaf)?;
+        let key = PKey::private_key_from_der(key.secret_der())?;
+        b.set_private_key(&key)?;
+        b.check_private_key()?;
+    }
+    // Both certificates are issued by the server CA: one chain serves both.
+    b.add_extra_chain_cert(X509::from_der(&data.ca_cert)?)?;
+    Ok(b.build())
+}
+
+/// The client's certificate chain, leaf first, after an OpenSSL handshake
+/// (empty when it sent none).
+pub fn openssl_peer_chain(ssl: &SslRef) -> Vec<CertificateDer<'static>> {
+    let Some(leaf) = ssl.peer_certificate().and_then(|c| c.to_der().ok()) else {
+        return Vec::new();
+    };
+    let mut chain = vec![CertificateDer::from(leaf)];
+    // On the server side OpenSSL leaves the leaf out of this; skip it if not.
+    for c in ssl.peer_cert_chain().into_iter().flatten() {
+        if let Ok(der) = c.to_der() {
+            if der != chain[0].as_ref() {
+                chain.push(CertificateDer::from(der));
+            }
+        }
+    }
+    chain
 }
 
 /// A client-certificate verifier that asks for a certificate, does not require
@@ -139,8 +219,8 @@ pub enum CertMatch {
 /// Why a presented client certificate identified nobody (for the debug log).
 #[derive(Debug, thiserror::Error)]
 pub enum CertRejected {
-    /// Neither pinned nor named after an app.
-    #[error("not pinned to any app, and its subject CN is not an app id")]
+    /// Neither pinned nor named after an app (that authenticates by certificate).
+    #[error("not pinned to any app, and its subject CN is not the id of an app that authenticates by certificate")]
     Unknown,
     /// The app it names is disabled, not allowed KMIP, or its account is disabled.
     #[error("app {0} is disabled, not allowed KMIP, or its account is disabled")]
@@ -156,7 +236,9 @@ pub enum CertRejected {
     Store(#[from] StoreError),
 }
 
-/// The caller a client certificate chain (leaf first) identifies.
+/// The caller a client certificate chain (leaf first) identifies. Only an app
+/// whose `auth_method` is [`AuthMethod::Certificate`] can be identified so; for
+/// any other the certificate is unknown.
 pub fn identify(
     store: &dyn Store,
     chain: &[CertificateDer<'_>],
@@ -167,6 +249,9 @@ pub fn identify(
         return Err(CertRejected::Unknown);
     };
     if let Some(app) = store.app_by_pinned_cert(&fingerprint(leaf))? {
+        if app.auth_method != AuthMethod::Certificate {
+            return Err(CertRejected::Unknown);
+        }
         if require_client_auth_eku && !has_client_auth_eku(leaf) {
             return Err(CertRejected::NoClientAuthEku);
         }
@@ -175,7 +260,10 @@ pub fn identify(
     let Some(id) = subject_cn(leaf).and_then(|cn| cn.trim().parse::<AppId>().ok()) else {
         return Err(CertRejected::Unknown);
     };
-    let Some(app) = store.app(id)? else {
+    let Some(app) = store
+        .app(id)?
+        .filter(|a| a.auth_method == AuthMethod::Certificate)
+    else {
         return Err(CertRejected::Unknown);
     };
     let anchors = app

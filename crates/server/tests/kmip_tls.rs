@@ -187,6 +187,7 @@ async fn client_certificates_pinned_or_issued_by_a_trusted_ca() {
     let mut app = f.app.clone();
     app.pinned_certs = vec![skms_server::tls::fingerprint(&pinned.der)];
     app.trusted_cas = vec![ca_cert.der().to_vec()];
+    app.auth_method = skms_core::model::AuthMethod::Certificate;
     tokio::task::spawn_blocking(move || store.update_app(&app).unwrap())
         .await
         .unwrap();
