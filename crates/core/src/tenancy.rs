@@ -397,7 +397,10 @@ pub fn ensure_sysadmin(
 
 /// Gives the user `name` a new generated password (returned once): how an
 /// operator with access to the data directory recovers a lost sysadmin login.
-pub fn reset_user_password(store: &dyn Store, name: &str) -> Result<(User, AppSecret), TenancyError> {
+pub fn reset_user_password(
+    store: &dyn Store,
+    name: &str,
+) -> Result<(User, AppSecret), TenancyError> {
     let mut user = store
         .user_by_name(name)?
         .ok_or_else(|| TenancyError::Invalid(format!("no user named {name:?}")))?;

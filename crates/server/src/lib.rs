@@ -1,6 +1,6 @@
 //! The network front of Sovereign KMS: configuration, first start (data
 //! directory, root key, server CA and certificate), TLS with client
-//! identities, and the KMIP over TLS listener. The REST API comes later.
+//! identities, the KMIP over TLS listener and the REST API over HTTPS.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -8,6 +8,7 @@ pub mod backoff;
 pub mod config;
 pub mod init;
 pub mod kmip_listener;
+pub mod rest;
 pub mod tls;
 
 use config::Config;
@@ -35,6 +36,9 @@ pub enum ServerError {
     /// The TLS configuration was refused.
     #[error("TLS: {0}")]
     Tls(#[from] rustls::Error),
+    /// OpenSSL refused the legacy-suite KMIP TLS configuration.
+    #[error("TLS (OpenSSL): {0}")]
+    OpenSsl(#[from] openssl::error::ErrorStack),
     /// The KMIP address could not be bound.
     #[error("cannot listen on {addr}: {reason}")]
     Bind {
@@ -49,6 +53,8 @@ pub enum ServerError {
 pub struct Running {
     /// The address the KMIP listener is bound to (the real port when 0 was asked).
     pub kmip_addr: SocketAddr,
+    /// The address the REST API (HTTPS) is bound to.
+    pub https_addr: SocketAddr,
     /// The data directory.
     pub data_dir: PathBuf,
     /// The CA certificate to give to vCenter.
@@ -88,7 +94,13 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
     let data = tokio::task::spawn_blocking(move || init::open(&cfg))
         .await
         .map_err(|e| init::InitError::Cert(format!("initialization panicked: {e}")))??;
-    let tls_config = tls::server_config(&data)?;
+    // KMIP over TLS: rustls, or OpenSSL when the KMIP profile's TLS_RSA suites are wanted.
+    let kmip_acceptor = if config.kmip_legacy_cipher_suites {
+        kmip_listener::Acceptor::OpenSsl(tls::openssl_context(&data)?)
+    } else {
+        kmip_listener::Acceptor::Rustls(tokio_rustls::TlsAcceptor::from(tls::server_config(&data)?))
+    };
+    let kmip_tls = kmip_acceptor.describe();
     let listener = tokio::net::TcpListener::bind(config.kmip_addr)
         .await
         .map_err(|e| ServerError::Bind {
@@ -105,20 +117,62 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         Shared::new(config, store, Arc::new(Keyring::new(root.clone())))
             .map_err(|e| init::InitError::Cert(format!("cannot set up authentication: {e}")))?,
     );
+    // The REST API: bound before anything is served, so a taken port fails the start.
+    let https_listener = tokio::net::TcpListener::bind(config.https_addr)
+        .await
+        .map_err(|e| ServerError::Bind {
+            addr: config.https_addr,
+            reason: e.to_string(),
+        })?;
+    let https_addr = https_listener.local_addr().map_err(|e| ServerError::Bind {
+        addr: config.https_addr,
+        reason: e.to_string(),
+    })?;
+    let mut created = data.created.clone();
+    let sysadmin = {
+        let store = data.store.clone();
+        tokio::task::spawn_blocking(move || {
+            skms_core::tenancy::ensure_sysadmin(&*store, rest::now())
+        })
+        .await
+        .map_err(|e| init::InitError::Cert(format!("initialization panicked: {e}")))?
+        .map_err(|e| init::InitError::Cert(format!("cannot create the sysadmin: {e}")))?
+    };
+    if let Some((user, password)) = sysadmin {
+        created.push(format!(
+            "created sysadmin login {:?} with password {} (shown once: keep it; `skms sysadmin reset-password` makes a new one)",
+            user.name,
+            password.expose()
+        ));
+    }
+    let rest_state = Arc::new(rest::RestState {
+        shared: shared.clone(),
+        ca_pem: std::fs::read_to_string(&data.ca_cert_path)
+            .map_err(|e| init::InitError::Cert(format!("cannot read the CA certificate: {e}")))?,
+    });
     let (shutdown, _) = broadcast::channel(1);
-    let kmip = KmipListener::new(
-        listener,
-        tokio_rustls::TlsAcceptor::from(tls_config),
-        shared,
+    let https_task = tokio::spawn(rest::serve(
+        https_listener,
+        tokio_rustls::TlsAcceptor::from(rest::https_config(&data)?),
+        rest::router(rest_state),
         config.max_connections,
-    );
-    let task = tokio::spawn(kmip.run(shutdown.clone()));
-    info!(addr = %kmip_addr, data_dir = %data.path.display(), "KMIP listener started");
+        config.handshake_timeout,
+        shutdown.subscribe(),
+    ));
+    info!(addr = %https_addr, "REST API (HTTPS) started");
+    let kmip = KmipListener::new(listener, kmip_acceptor, shared, config.max_connections);
+    let kmip_task = tokio::spawn(kmip.run(shutdown.subscribe()));
+    let task = tokio::spawn(async move {
+        let _ = kmip_task.await;
+        let _ = https_task.await;
+    });
+    info!(addr = %kmip_addr, data_dir = %data.path.display(), tls = %kmip_tls, "KMIP listener started");
     Ok(Running {
         kmip_addr,
+        https_addr,
         data_dir: data.path,
         ca_cert_path: data.ca_cert_path,
-        created: data.created,
+        created,
         store: data.store,
         root,
         shutdown,
@@ -126,29 +180,44 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
     })
 }
 
-/// Resolves on SIGINT or SIGTERM (Ctrl-C elsewhere).
-pub async fn shutdown_signal() {
+/// Resolves once `stopping` says the server is stopping (at once if it already
+/// did). Each listener turns its shutdown broadcast into such a watch for its
+/// connections, so a connection that starts during the stop still sees it.
+pub(crate) async fn stopped(stopping: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|s| *s).await;
+}
+
+/// Resolves on SIGINT or SIGTERM (Ctrl-C elsewhere). The handlers are installed
+/// when this is called, not when the future is first polled, so a signal that
+/// comes right after (say, once "listening" is printed) is never the default
+/// action that kills the process. Call it inside the runtime.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match (
+        let streams = (
             signal(SignalKind::interrupt()),
             signal(SignalKind::terminate()),
-        ) {
-            (Ok(mut int), Ok(mut term)) => {
-                tokio::select! {
-                    _ = int.recv() => {},
-                    _ = term.recv() => {},
+        );
+        async move {
+            match streams {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {},
+                        _ = term.recv() => {},
+                    }
                 }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

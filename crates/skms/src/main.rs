@@ -1,6 +1,7 @@
 //! `skms`: the one binary of Sovereign KMS (the server, its administration and its tools).
 #![forbid(unsafe_code)]
 
+mod admin;
 mod bench;
 mod serve;
 mod ttlv;
@@ -27,12 +28,32 @@ enum Command {
     Ttlv(ttlv::TtlvArgs),
     /// Run the server: KMIP over TLS (port 5696); creates the data directory, root key and certificates on first start.
     Serve(skms_server::config::ServeFlags),
-    /// Manage accounts directly in a local data directory (until the REST API replaces direct data-dir access).
+    /// Accounts (tenants), as the provider's sysadmin, through the REST API.
+    Account {
+        #[command(subcommand)]
+        cmd: admin::AccountCommand,
+        #[command(flatten)]
+        conn: admin::Conn,
+    },
+    /// Groups of your account, as its admin, through the REST API.
+    Group {
+        #[command(subcommand)]
+        cmd: admin::GroupCommand,
+        #[command(flatten)]
+        conn: admin::Conn,
+    },
+    /// Apps of your account (credentials, authentication, certificates), as its admin, through the REST API.
+    App {
+        #[command(subcommand)]
+        cmd: admin::AppCommand,
+        #[command(flatten)]
+        conn: admin::Conn,
+    },
+    /// Download the server's CA certificate (to give to vCenter: "Make vCenter trust KMS").
+    CaCert(admin::CaCertArgs),
+    /// Recovery on the server's machine: a new password for a lost sysadmin login.
     #[command(subcommand)]
-    Account(serve::AccountCommand),
-    /// Manage apps directly in a local data directory (until the REST API replaces direct data-dir access).
-    #[command(subcommand)]
-    App(serve::AppCommand),
+    Sysadmin(admin::SysadminCommand),
     /// Load a running server (loopback only unless --allow-remote) and report throughput and latency.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -44,8 +65,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ttlv(args) => ttlv::run(args),
         Command::Serve(flags) => return serve::serve(flags),
-        Command::Account(cmd) => return serve::account(cmd),
-        Command::App(cmd) => return serve::app(cmd),
+        Command::Account { cmd, conn } => return admin::account(cmd, conn),
+        Command::Group { cmd, conn } => return admin::group(cmd, conn),
+        Command::App { cmd, conn } => return admin::app(cmd, conn),
+        Command::CaCert(args) => return admin::ca_cert(args),
+        Command::Sysadmin(cmd) => return admin::sysadmin(cmd),
         Command::Bench(cmd) => return bench::run(cmd),
     };
     match result {

@@ -31,21 +31,10 @@ fn bench(args: &[&str]) -> Output {
 #[test]
 fn get_and_create_runs_report_operations_and_no_errors() {
     let dir = common::temp_dir("bench");
-    let d = dir.to_str().unwrap();
-    common::skms(&["account", "create", "Acme", "--data-dir", d]);
-    let created = common::skms(&[
-        "app",
-        "create",
-        "--account",
-        "Acme",
-        "--name",
-        "bench",
-        "--data-dir",
-        d,
-    ]);
-    let username = common::after(&created, "KMIP username");
-    let password = common::after(&created, "KMIP password");
     let server = common::serve(&dir);
+    let common::Tenant {
+        username, password, ..
+    } = server.tenant("Acme", "bench");
     let addr = format!("127.0.0.1:{}", server.port);
     let ca = dir.join("ca.crt");
     let ca = ca.to_str().unwrap();

@@ -30,29 +30,16 @@ fn create() -> kmip::payloads::RequestPayload {
 #[test]
 fn acknowledged_creates_survive_kill_9_and_key_bytes_never_reach_disk_or_logs() {
     let dir = common::temp_dir("durability");
-    let d = dir.to_str().unwrap().to_string();
-    common::skms(&["account", "create", "Acme", "--data-dir", &d]);
-    let created = common::skms(&[
-        "app",
-        "create",
-        "--account",
-        "Acme",
-        "--name",
-        "vcenter",
-        "--data-dir",
-        &d,
-    ]);
-    let (user, pass) = (
-        common::after(&created, "KMIP username"),
-        common::after(&created, "KMIP password"),
-    );
     let log = dir.join("server.log");
+    let (user, pass);
     let ca = dir.join("ca.crt");
 
     // Create keys; every acknowledged one is recorded; then kill -9 right after an acknowledgement.
     let mut acked = Vec::new();
     {
         let mut server = common::serve_logging(&dir, Some(&log));
+        let tenant = server.tenant("Acme", "vcenter");
+        (user, pass) = (tenant.username, tenant.password);
         let mut s = common::kmip_connect(server.port, &ca);
         for _ in 0..40 {
             let r = common::kmip_exchange(&mut s, common::kmip_request(&user, &pass, create()));

@@ -27,23 +27,10 @@ fn python() -> PathBuf {
 #[test]
 fn pykmip_walks_the_object_lifecycle_with_a_password() {
     let dir = common::temp_dir("pykmip");
-    let d = dir.to_str().unwrap();
-    common::skms(&["account", "create", "Acme", "--data-dir", d]);
-    let created = common::skms(&[
-        "app",
-        "create",
-        "--account",
-        "Acme",
-        "--name",
-        "vcenter",
-        "--data-dir",
-        d,
-    ]);
-    let username = common::after(&created, "KMIP username");
-    let password = common::after(&created, "KMIP password");
-    assert_eq!(username.len(), 36, "{created}");
-    assert_eq!(password.len(), 64, "{created}");
     let server = common::serve(&dir);
+    let common::Tenant {
+        username, password, ..
+    } = server.tenant("Acme", "vcenter");
     let ca = dir.join("ca.crt");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pykmip/client.py");
     let py = python();
@@ -177,19 +164,9 @@ fn pykmip_with_cert(
 #[test]
 fn pykmip_authenticates_with_pinned_and_ca_issued_certificates() {
     let dir = common::temp_dir("pykmip-cert");
-    let d = dir.to_str().unwrap().to_string();
-    common::skms(&["account", "create", "Acme", "--data-dir", &d]);
-    let created = common::skms(&[
-        "app",
-        "create",
-        "--account",
-        "Acme",
-        "--name",
-        "vcenter",
-        "--data-dir",
-        &d,
-    ]);
-    let app_id = common::after(&created, "KMIP username");
+    let server = common::serve(&dir);
+    let tenant = server.tenant("Acme", "vcenter");
+    let app_id = tenant.username.clone();
     let certs = dir.join("client-certs");
     std::fs::create_dir_all(&certs).unwrap();
     let c = |f: &str| certs.join(f).to_str().unwrap().to_string();
@@ -305,51 +282,27 @@ fn pykmip_authenticates_with_pinned_and_ca_issued_certificates() {
         ],
     );
 
-    common::skms(&[
-        "app",
-        "pin-cert",
-        "--account",
-        "Acme",
-        "--app",
-        "vcenter",
-        "--pem",
-        &c("self.crt"),
-        "--data-dir",
-        &d,
-    ]);
-    let trusted = common::skms(&[
-        "app",
-        "trust-ca",
-        "--account",
-        "Acme",
-        "--app",
-        "vcenter",
-        "--pem",
-        &c("ca.crt"),
-        "--data-dir",
-        &d,
-    ]);
+    let pinned = server.admin(
+        &tenant.admin,
+        &["app", "pin-cert", "vcenter", "--pem", &c("self.crt")],
+    );
+    assert!(pinned.contains("pinned certificate SHA-256"), "{pinned}");
+    let trusted = server.admin(
+        &tenant.admin,
+        &["app", "trust-ca", "vcenter", "--pem", &c("ca.crt")],
+    );
     assert!(trusted.contains("vCenter Root CA"), "{trusted}");
     // A leaf (no Basic Constraints CA) is not a CA: trusting it is refused with a reason.
-    let refused = Command::new(env!("CARGO_BIN_EXE_skms"))
-        .args([
-            "app",
-            "trust-ca",
-            "--account",
-            "Acme",
-            "--app",
-            "vcenter",
-            "--pem",
-            &c("issued.crt"),
-            "--data-dir",
-            &d,
-        ])
-        .output()
-        .unwrap();
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a CA certificate"));
+    let (ok, _, err) = server.admin_try(
+        &tenant.admin,
+        &["app", "trust-ca", "vcenter", "--pem", &c("issued.crt")],
+    );
+    assert!(!ok);
+    assert!(err.contains("not a CA certificate"), "{err}");
+    // The app now authenticates by certificate only: its secret no longer works.
+    let shown = server.admin(&tenant.admin, &["app", "show", "vcenter"]);
+    assert!(shown.contains("authentication: certificate"), "{shown}");
 
-    let server = common::serve(&dir);
     let ca = dir.join("ca.crt");
     for version in ["1.2", "2.0"] {
         let (ok, out) = pykmip_with_cert(&server, &ca, &c("self.crt"), &c("self.key"), version);

@@ -56,7 +56,10 @@ pub mod conformance {
         for u in [&root, &alice, &bob] {
             store.create_user(u).unwrap();
         }
-        assert_eq!(store.user_by_name(&alice.name).unwrap(), Some(alice.clone()));
+        assert_eq!(
+            store.user_by_name(&alice.name).unwrap(),
+            Some(alice.clone())
+        );
         assert_eq!(store.user_by_name(&root.name).unwrap(), Some(root.clone()));
         assert_eq!(store.user_by_name("nobody-at-all").unwrap(), None);
         assert_eq!(store.users(Some(a)).unwrap(), vec![alice.clone()]);

@@ -181,8 +181,7 @@ fn verified_secrets_cache_never_outlives_a_change() {
     let root: Arc<dyn RootOfTrust> = Arc::new(root);
     let keyring = Keyring::new(root.clone());
     let (acme, _) = tenancy::create_account(&store, &*root, "Acme", 1).unwrap();
-    let (app, secret) =
-        tenancy::create_app(&store, &keyring, acme.id, app("vcenter"), 2).unwrap();
+    let (app, secret) = tenancy::create_app(&store, &keyring, acme.id, app("vcenter"), 2).unwrap();
     let user = app.id.to_string();
     let cache = VerifiedSecrets::new(Duration::from_secs(60), 10).unwrap();
 
@@ -258,18 +257,22 @@ fn sysadmin_and_account_admins_sign_in_with_their_passwords() {
     assert!(tenancy::authenticate_user(&store, "sysadmin", "wrong")
         .unwrap()
         .is_none());
-    assert!(tenancy::authenticate_user(&store, "nobody", password.expose())
-        .unwrap()
-        .is_none());
+    assert!(
+        tenancy::authenticate_user(&store, "nobody", password.expose())
+            .unwrap()
+            .is_none()
+    );
 
     // An account admin belongs to its account and stops signing in when it is disabled.
     let (acme, _) = tenancy::create_account(&store, &root, "Acme", 1).unwrap();
     let (alice, alice_pw) =
         tenancy::create_user(&store, Some(acme.id), "alice", Role::AccountAdmin, 3).unwrap();
     assert_eq!(alice.account, Some(acme.id));
-    assert!(tenancy::authenticate_user(&store, "alice", alice_pw.expose())
-        .unwrap()
-        .is_some());
+    assert!(
+        tenancy::authenticate_user(&store, "alice", alice_pw.expose())
+            .unwrap()
+            .is_some()
+    );
     assert!(matches!(
         tenancy::create_user(&store, None, "bob", Role::AccountAdmin, 3),
         Err(TenancyError::Invalid(_))
@@ -285,18 +288,24 @@ fn sysadmin_and_account_admins_sign_in_with_their_passwords() {
     let mut off = alice.clone();
     off.enabled = false;
     store.update_user(&off).unwrap();
-    assert!(tenancy::authenticate_user(&store, "alice", alice_pw.expose())
-        .unwrap()
-        .is_none());
+    assert!(
+        tenancy::authenticate_user(&store, "alice", alice_pw.expose())
+            .unwrap()
+            .is_none()
+    );
 
     // A lost password is replaced from the data directory; the old one stops working.
     let (_, new_pw) = tenancy::reset_user_password(&store, "sysadmin").unwrap();
-    assert!(tenancy::authenticate_user(&store, "sysadmin", password.expose())
-        .unwrap()
-        .is_none());
-    assert!(tenancy::authenticate_user(&store, "sysadmin", new_pw.expose())
-        .unwrap()
-        .is_some());
+    assert!(
+        tenancy::authenticate_user(&store, "sysadmin", password.expose())
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        tenancy::authenticate_user(&store, "sysadmin", new_pw.expose())
+            .unwrap()
+            .is_some()
+    );
 
     // No password is in the database file.
     drop(store);

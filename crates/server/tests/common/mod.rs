@@ -66,14 +66,25 @@ impl Fixture {
 
 /// Starts a server with `idle_timeout` and creates account "acme" with app "vcenter".
 pub async fn start(name: &str, idle_timeout: Duration) -> Fixture {
+    start_with(name, idle_timeout, |_| {}).await
+}
+
+/// Like [`start`], with the configuration changed by `configure` first.
+pub async fn start_with(
+    name: &str,
+    idle_timeout: Duration,
+    configure: impl FnOnce(&mut Config),
+) -> Fixture {
     let dir = TempDir::new(name);
-    let config = Config {
+    let mut config = Config {
         data_dir: dir.0.join("data"),
         kmip_addr: "127.0.0.1:0".parse().unwrap(),
+        https_addr: "127.0.0.1:0".parse().unwrap(),
         idle_timeout,
         handshake_timeout: Duration::from_secs(5),
         ..Config::default()
     };
+    configure(&mut config);
     let server = skms_server::start(&config).await.unwrap();
     let store = server.store.clone();
     let root = server.root.clone();

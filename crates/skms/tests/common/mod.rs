@@ -64,6 +64,10 @@ pub struct Server {
     pub child: Killed,
     /// The KMIP over TLS port on 127.0.0.1.
     pub port: u16,
+    /// The REST API (HTTPS) port on 127.0.0.1.
+    pub https_port: u16,
+    /// The data directory.
+    pub dir: PathBuf,
     /// Standard output up to and including the "listening on" line.
     pub stdout: String,
 }
@@ -75,14 +79,18 @@ pub fn serve(dir: &Path) -> Server {
 
 /// Like [`serve`], with the server's log (debug level) written to `log`.
 pub fn serve_logging(dir: &Path, log: Option<&Path>) -> Server {
+    if let Some(parent) = log.and_then(Path::parent) {
+        std::fs::create_dir_all(parent).unwrap();
+    }
     let port = free_port();
+    let https_port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_skms"))
         .args(["serve", "--data-dir"])
         .arg(dir)
         .arg("--kmip-addr")
         .arg(format!("127.0.0.1:{port}"))
         .arg("--https-addr")
-        .arg(format!("127.0.0.1:{}", free_port()))
+        .arg(format!("127.0.0.1:{https_port}"))
         .env_remove("SKMS_CONFIG")
         .env("SKMS_LOG", "debug")
         .stdout(Stdio::piped())
@@ -116,7 +124,7 @@ pub fn serve_logging(dir: &Path, log: Option<&Path>) -> Server {
         let line = rx
             .recv_timeout(left)
             .unwrap_or_else(|_| panic!("no listening line in time; got {out:#?}"));
-        let done = line.contains("listening on");
+        let done = line.contains("KMIP over TLS listening on");
         out.push(line);
         if done {
             break;
@@ -125,7 +133,98 @@ pub fn serve_logging(dir: &Path, log: Option<&Path>) -> Server {
     Server {
         child,
         port,
+        https_port,
+        dir: dir.to_path_buf(),
         stdout: out.join("\n"),
+    }
+}
+
+/// A user's login for the admin commands.
+#[derive(Clone, Debug)]
+pub struct Login {
+    /// Login name.
+    pub user: String,
+    /// Password.
+    pub password: String,
+}
+
+/// An account made through the REST API, with its admin and one app.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    /// The account admin.
+    pub admin: Login,
+    /// The app's id (KMIP username).
+    pub username: String,
+    /// The app's secret (KMIP password).
+    pub password: String,
+}
+
+impl Server {
+    /// The sysadmin login printed at first start.
+    pub fn sysadmin(&self) -> Login {
+        let line = self
+            .stdout
+            .lines()
+            .find(|l| l.contains("sysadmin login"))
+            .unwrap_or_else(|| panic!("no sysadmin line in {}", self.stdout));
+        let password = line
+            .split("with password ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .unwrap()
+            .to_string();
+        Login {
+            user: "sysadmin".into(),
+            password,
+        }
+    }
+
+    /// Runs `skms ARGS` against this server's REST API as `login`; returns
+    /// (success, stdout, stderr).
+    pub fn admin_try(&self, login: &Login, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_skms"))
+            .args(args)
+            .env_remove("SKMS_CONFIG")
+            .env(
+                "SKMS_SERVER",
+                format!("https://127.0.0.1:{}", self.https_port),
+            )
+            .env("SKMS_CA_CERT", self.dir.join("ca.crt"))
+            .env("SKMS_USER", &login.user)
+            .env("SKMS_PASSWORD", &login.password)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Like [`Server::admin_try`], requiring success; returns stdout.
+    pub fn admin(&self, login: &Login, args: &[&str]) -> String {
+        let (ok, out, err) = self.admin_try(login, args);
+        assert!(ok, "skms {args:?} failed: {out}{err}");
+        out
+    }
+
+    /// Creates account `account` (as the sysadmin) and its app `app` (as the account's admin).
+    pub fn tenant(&self, account: &str, app: &str) -> Tenant {
+        let made = self.admin(&self.sysadmin(), &["account", "create", account]);
+        let admin = Login {
+            user: after(&made, "account admin login"),
+            password: after(&made, "account admin password"),
+        };
+        let created = self.admin(&admin, &["app", "create", "--name", app]);
+        let username = after(&created, "KMIP username");
+        let password = after(&created, "KMIP password");
+        assert_eq!(username.len(), 36, "{created}");
+        assert_eq!(password.len(), 64, "{created}");
+        Tenant {
+            admin,
+            username,
+            password,
+        }
     }
 }
 

@@ -1,0 +1,378 @@
+//! The REST API of a real `skms serve`, from outside: who may do what (sysadmin,
+//! account admin, app), that one account never sees another's apps (the answer
+//! is the same as for an app that does not exist), the credentials round trip,
+//! KMIP in its JSON encoding for apps allowed REST, and bad input refused with a
+//! reason. The client is reqwest (and curl for the unauthenticated download).
+
+mod common;
+
+use common::{Login, Server};
+use kmip::attributes::{Attribute, Attributes};
+use kmip::enums::{CryptographicAlgorithm, ObjectType, ResultStatus};
+use kmip::payloads::{CreateRequest, RequestPayload};
+use kmip::{Tag, Value};
+use reqwest::blocking::{Client, RequestBuilder};
+use reqwest::StatusCode;
+use serde_json::{json, Value as Json};
+
+struct Api {
+    client: Client,
+    base: String,
+}
+
+impl Api {
+    fn new(server: &Server) -> Self {
+        let pem = std::fs::read(server.dir.join("ca.crt")).unwrap();
+        Api {
+            client: Client::builder()
+                .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+                .build()
+                .unwrap(),
+            base: format!("https://127.0.0.1:{}", server.https_port),
+        }
+    }
+
+    fn req(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        who: Option<(&str, &str)>,
+    ) -> RequestBuilder {
+        let r = self.client.request(method, format!("{}{path}", self.base));
+        match who {
+            Some((u, p)) => r.basic_auth(u, Some(p)),
+            None => r,
+        }
+    }
+
+    fn call(&self, r: RequestBuilder) -> (StatusCode, Json) {
+        let resp = r.send().unwrap();
+        let status = resp.status();
+        (status, resp.json().unwrap_or(Json::Null))
+    }
+
+    fn get(&self, path: &str, who: &Login) -> (StatusCode, Json) {
+        self.call(self.req(reqwest::Method::GET, path, Some((&who.user, &who.password))))
+    }
+
+    fn post(&self, path: &str, who: &Login, body: Json) -> (StatusCode, Json) {
+        self.call(
+            self.req(
+                reqwest::Method::POST,
+                path,
+                Some((&who.user, &who.password)),
+            )
+            .json(&body),
+        )
+    }
+}
+
+fn login(user: &str, password: &str) -> Login {
+    Login {
+        user: user.into(),
+        password: password.into(),
+    }
+}
+
+/// A new account through the API: its admin's login.
+fn account(api: &Api, sysadmin: &Login, name: &str) -> Login {
+    let (status, v) = api.post("/api/v1/accounts", sysadmin, json!({ "name": name }));
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    login(
+        v["admin"]["username"].as_str().unwrap(),
+        v["admin"]["password"].as_str().unwrap(),
+    )
+}
+
+#[test]
+fn roles_isolation_credentials_and_bad_input() {
+    let dir = common::temp_dir("rest-api");
+    let server = common::serve(&dir);
+    let api = Api::new(&server);
+    let root = server.sysadmin();
+
+    // Anyone: health and the CA certificate (curl, trusting the CA file; no login).
+    let (status, v) = api.call(api.req(reqwest::Method::GET, "/api/v1/health", None));
+    assert_eq!((status, v["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let curl = std::process::Command::new("curl")
+        .args(["-sS", "--fail", "--cacert"])
+        .arg(dir.join("ca.crt"))
+        .arg(format!("{}/api/v1/ca-certificate", api.base))
+        .output()
+        .unwrap();
+    assert!(
+        curl.status.success(),
+        "{}",
+        String::from_utf8_lossy(&curl.stderr)
+    );
+    assert_eq!(curl.stdout, std::fs::read(dir.join("ca.crt")).unwrap());
+
+    // No login, a wrong password, an unknown user: 401 with a Basic challenge.
+    let resp = api
+        .req(reqwest::Method::GET, "/api/v1/accounts", None)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(resp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic"));
+    for who in [login("sysadmin", "wrong"), login("nobody", &root.password)] {
+        assert_eq!(
+            api.get("/api/v1/accounts", &who).0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+
+    // The sysadmin creates accounts; names are unique; a taken admin login leaves no account.
+    let alice = account(&api, &root, "Acme");
+    let bob = account(&api, &root, "Globex");
+    assert_eq!(alice.user, "acme-admin");
+    let (status, v) = api.post("/api/v1/accounts", &root, json!({ "name": "Acme" }));
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    let (status, _) = api.post(
+        "/api/v1/accounts",
+        &root,
+        json!({ "name": "Initech", "admin": "acme-admin" }),
+    );
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (_, all) = api.get("/api/v1/accounts", &root);
+    let names: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Acme", "Globex"]);
+    // The sysadmin manages accounts, not an account's apps; an admin cannot create accounts.
+    assert_eq!(api.get("/api/v1/apps", &root).0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        api.post("/api/v1/accounts", &alice, json!({ "name": "Mine" }))
+            .0,
+        StatusCode::FORBIDDEN
+    );
+
+    // Alice: a group and an app (KMIP and REST) in it.
+    let (status, g) = api.post("/api/v1/groups", &alice, json!({ "name": "hosts" }));
+    assert_eq!(status, StatusCode::CREATED, "{g}");
+    let (status, made) = api.post(
+        "/api/v1/apps",
+        &alice,
+        json!({ "name": "vcenter", "interfaces": ["kmip", "rest"], "groups": ["hosts", "default"] }),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let app_id = made["app"]["id"].as_str().unwrap().to_string();
+    assert_eq!(made["app"]["default_group"], g["id"]);
+    assert_eq!(
+        made["credentials"]["username"].as_str(),
+        Some(app_id.as_str())
+    );
+    let secret = made["credentials"]["password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // View credentials again: the same secret.
+    let (status, creds) = api.get(&format!("/api/v1/apps/{app_id}/credentials"), &alice);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(creds["password"].as_str(), Some(secret.as_str()));
+
+    // Bob sees none of it: Alice's app answers exactly like an app that does not exist.
+    let ghost = "0b5d3a0e-59a4-4a8e-9b7e-7d1e2f3a4b5c";
+    for path in ["", "/credentials"] {
+        let theirs = api.get(&format!("/api/v1/apps/{app_id}{path}"), &bob);
+        let missing = api.get(&format!("/api/v1/apps/{ghost}{path}"), &bob);
+        assert_eq!(theirs.0, StatusCode::NOT_FOUND);
+        assert_eq!(theirs, missing);
+    }
+    for path in ["/secret", "/pinned-certificates", "/trusted-cas"] {
+        let (status, _) = api.post(&format!("/api/v1/apps/{app_id}{path}"), &bob, json!({}));
+        assert!(
+            status == StatusCode::NOT_FOUND || status == StatusCode::BAD_REQUEST,
+            "{path}: {status}"
+        );
+    }
+    assert_eq!(api.get("/api/v1/apps", &bob).1, json!([]));
+    let (_, bob_groups) = api.get("/api/v1/groups", &bob);
+    assert_eq!(
+        bob_groups.as_array().unwrap().len(),
+        1,
+        "only Globex's default group"
+    );
+    // Bob cannot put an app in Alice's group.
+    let (status, v) = api.post(
+        "/api/v1/apps",
+        &bob,
+        json!({ "name": "sneaky", "groups": [g["id"]] }),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+
+    // The app signs in to REST with its UUID and secret; it manages nothing.
+    let app = login(&app_id, &secret);
+    let (status, me) = api.get("/api/v1/whoami", &app);
+    assert_eq!((status, me["kind"].as_str()), (StatusCode::OK, Some("app")));
+    assert_eq!(api.get("/api/v1/apps", &app).0, StatusCode::FORBIDDEN);
+
+    // KMIP in JSON over REST: Create then Get, by the same operations as KMIP over TLS.
+    let create: RequestPayload = CreateRequest {
+        object_type: ObjectType::SYMMETRIC_KEY,
+        attributes: Attributes::new(vec![
+            Attribute::new(
+                Tag::CRYPTOGRAPHIC_ALGORITHM,
+                Value::Enumeration(CryptographicAlgorithm::AES.0),
+            ),
+            Attribute::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+            Attribute::new(Tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(12)),
+        ]),
+        protection_storage_masks: None,
+    }
+    .into();
+    let mut message = common::kmip_request("", "", create);
+    message.header.authentication = None;
+    let body = kmip::json::to_string(&message.to_ttlv());
+    let resp = api
+        .req(reqwest::Method::POST, "/kmip", Some((&app_id, &secret)))
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = resp.text().unwrap();
+    let limits = kmip::binary::Limits::default();
+    let answer =
+        kmip::messages::ResponseMessage::from_ttlv(kmip::json::from_str(&text, &limits).unwrap())
+            .unwrap();
+    assert_eq!(
+        answer.batch_items[0].result_status,
+        ResultStatus::SUCCESS,
+        "{text}"
+    );
+    // Garbage is answered in KMIP (Invalid Message), not with a dropped request.
+    let resp = api
+        .req(reqwest::Method::POST, "/kmip", Some((&app_id, &secret)))
+        .body("{ not kmip")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.text().unwrap().contains("OperationFailed"));
+    // A user is not an app: no KMIP for Alice.
+    let resp = api
+        .req(
+            reqwest::Method::POST,
+            "/kmip",
+            Some((&alice.user, &alice.password)),
+        )
+        .body(body.clone())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+
+    // Reset: the old secret stops working at once, the new one works.
+    let (status, fresh) = api.post(&format!("/api/v1/apps/{app_id}/secret"), &alice, json!({}));
+    assert_eq!(status, StatusCode::OK);
+    let new_secret = fresh["password"].as_str().unwrap().to_string();
+    assert_ne!(new_secret, secret);
+    assert_eq!(api.get("/api/v1/whoami", &app).0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.get("/api/v1/whoami", &login(&app_id, &new_secret)).0,
+        StatusCode::OK
+    );
+
+    // Certificate authentication: the secret no longer signs in.
+    let resp = api
+        .req(
+            reqwest::Method::PUT,
+            &format!("/api/v1/apps/{app_id}/auth-method"),
+            Some((&alice.user, &alice.password)),
+        )
+        .json(&json!({ "auth_method": "certificate" }))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        api.get("/api/v1/whoami", &login(&app_id, &new_secret)).0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Bad input: an unknown field, a bad method, a non-PEM certificate, a huge body, an unknown path.
+    let (status, _) = api.post(
+        "/api/v1/groups",
+        &alice,
+        json!({ "name": "x", "colour": "red" }),
+    );
+    assert!(status.is_client_error(), "{status}");
+    let (status, v) = api.post(
+        "/api/v1/apps",
+        &alice,
+        json!({ "name": "x", "auth_method": "telepathy" }),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(v["error"].as_str().unwrap().contains("telepathy"), "{v}");
+    let resp = api
+        .req(
+            reqwest::Method::POST,
+            &format!("/api/v1/apps/{app_id}/pinned-certificates"),
+            Some((&alice.user, &alice.password)),
+        )
+        .body("not a certificate")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = api
+        .req(
+            reqwest::Method::POST,
+            "/api/v1/groups",
+            Some((&alice.user, &alice.password)),
+        )
+        .header("content-type", "application/json")
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        api.get("/api/v1/nothing-here", &alice).0,
+        StatusCode::NOT_FOUND
+    );
+
+    // The server is still healthy after all of it.
+    let (status, _) = api.call(api.req(reqwest::Method::GET, "/api/v1/health", None));
+    assert_eq!(status, StatusCode::OK);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_lost_sysadmin_password_is_replaced_from_the_data_directory() {
+    let dir = common::temp_dir("rest-reset");
+    let server = common::serve(&dir);
+    let api = Api::new(&server);
+    let old = server.sysadmin();
+    assert_eq!(api.get("/api/v1/accounts", &old).0, StatusCode::OK);
+    let out = common::skms(&[
+        "sysadmin",
+        "reset-password",
+        "--data-dir",
+        dir.to_str().unwrap(),
+    ]);
+    let new = login("sysadmin", &common::after(&out, "shown once"));
+    assert_eq!(
+        api.get("/api/v1/accounts", &old).0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(api.get("/api/v1/accounts", &new).0, StatusCode::OK);
+    // A restart prints no new sysadmin password: the first start did, once.
+    drop(server);
+    let again = common::serve(&dir);
+    assert!(!again.stdout.contains("sysadmin login"), "{}", again.stdout);
+    // A directory that holds no server is refused rather than initialized.
+    let empty = common::temp_dir("rest-reset-empty");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_skms"))
+        .args(["sysadmin", "reset-password", "--data-dir"])
+        .arg(&empty)
+        .status()
+        .unwrap();
+    assert!(!status.success());
+    assert!(!empty.exists());
+    drop(again);
+    let _ = std::fs::remove_dir_all(&dir);
+}
