@@ -600,26 +600,61 @@ fn pem_body(body: &Bytes) -> ApiResult<Vec<Vec<u8>>> {
     skms_core::certs::from_pem(text).map_err(ApiError::bad)
 }
 
+/// What an uploaded certificate becomes for the app.
+#[derive(Clone, Copy)]
+enum CertUse {
+    /// Pinned by fingerprint.
+    Pin,
+    /// Trusted as an issuing CA.
+    TrustCa,
+}
+
+/// Pins or trusts every certificate of a PEM body for the admin's app `id`;
+/// answers what was done to each and the app.
+async fn add_certificates(
+    principal: Principal,
+    state: Arc<RestState>,
+    id: String,
+    body: Bytes,
+    how: CertUse,
+) -> ApiResult<Json<JsonValue>> {
+    let account = principal.account_admin()?;
+    let certs = pem_body(&body)?;
+    let out = blocking(move || {
+        let store = &*state.shared.store;
+        let mut app = admin_app(&state, account, &id)?;
+        let mut done = Vec::new();
+        for der in &certs {
+            done.push(match how {
+                CertUse::Pin => {
+                    let fp = hex::encode(tenancy::pin_certificate(store, &mut app, der)?);
+                    info!(app = %app.id, sha256 = %fp, "certificate pinned");
+                    fp
+                }
+                CertUse::TrustCa => {
+                    let subject = tenancy::trust_ca(store, &mut app, der)?.subject;
+                    info!(app = %app.id, ca = %subject, "CA trusted");
+                    subject
+                }
+            });
+        }
+        let key = match how {
+            CertUse::Pin => "pinned",
+            CertUse::TrustCa => "trusted",
+        };
+        Ok(json!({ key: done, "app": app_json(&app) }))
+    })
+    .await?;
+    Ok(Json(out))
+}
+
 async fn pin_certificates(
     principal: Principal,
     State(state): State<Arc<RestState>>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<JsonValue>> {
-    let account = principal.account_admin()?;
-    let certs = pem_body(&body)?;
-    let out = blocking(move || {
-        let mut app = admin_app(&state, account, &id)?;
-        let mut pinned = Vec::new();
-        for der in &certs {
-            let fp = tenancy::pin_certificate(&*state.shared.store, &mut app, der)?;
-            info!(app = %app.id, sha256 = %hex::encode(fp), "certificate pinned");
-            pinned.push(hex::encode(fp));
-        }
-        Ok(json!({ "pinned": pinned, "app": app_json(&app) }))
-    })
-    .await?;
-    Ok(Json(out))
+    add_certificates(principal, state, id, body, CertUse::Pin).await
 }
 
 async fn trust_cas(
@@ -628,20 +663,7 @@ async fn trust_cas(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<JsonValue>> {
-    let account = principal.account_admin()?;
-    let certs = pem_body(&body)?;
-    let out = blocking(move || {
-        let mut app = admin_app(&state, account, &id)?;
-        let mut trusted = Vec::new();
-        for der in &certs {
-            let info = tenancy::trust_ca(&*state.shared.store, &mut app, der)?;
-            info!(app = %app.id, ca = %info.subject, "CA trusted");
-            trusted.push(info.subject);
-        }
-        Ok(json!({ "trusted": trusted, "app": app_json(&app) }))
-    })
-    .await?;
-    Ok(Json(out))
+    add_certificates(principal, state, id, body, CertUse::TrustCa).await
 }
 
 /// `POST /kmip`: one KMIP request message in the KMIP JSON encoding, answered

@@ -187,6 +187,15 @@ fn list(v: &Value) -> String {
         .unwrap_or_default()
 }
 
+/// One line per element of the array `v`, each made by `line`.
+fn lines(v: &Value, line: impl Fn(&Value) -> String) -> String {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| line(x) + "\n")
+        .collect()
+}
+
 fn app_text(a: &Value) -> String {
     format!(
         "app {}\n  id: {}\n  description: {}\n  interfaces: {}\n  authentication: {}\n  groups: {} (default {})\n  enabled: {}\n  pinned certificates (SHA-256): {}\n  trusted CAs: {}\n",
@@ -341,18 +350,14 @@ pub fn account(cmd: AccountCommand, conn: Conn) -> ExitCode {
             AccountCommand::List => {
                 let v = api.get("/api/v1/accounts")?;
                 api.show(&v, |v| {
-                    v.as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|a| {
-                            format!(
-                                "{}  {}  enabled={}\n",
-                                s(&a["id"]),
-                                s(&a["name"]),
-                                a["enabled"]
-                            )
-                        })
-                        .collect()
+                    lines(v, |a| {
+                        format!(
+                            "{}  {}  enabled={}",
+                            s(&a["id"]),
+                            s(&a["name"]),
+                            a["enabled"]
+                        )
+                    })
                 });
             }
         }
@@ -377,18 +382,14 @@ pub fn group(cmd: GroupCommand, conn: Conn) -> ExitCode {
             GroupCommand::List => {
                 let v = api.get("/api/v1/groups")?;
                 api.show(&v, |v| {
-                    v.as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|g| {
-                            format!(
-                                "{}  {}  {}\n",
-                                s(&g["id"]),
-                                s(&g["name"]),
-                                s(&g["description"])
-                            )
-                        })
-                        .collect()
+                    lines(v, |g| {
+                        format!(
+                            "{}  {}  {}",
+                            s(&g["id"]),
+                            s(&g["name"]),
+                            s(&g["description"])
+                        )
+                    })
                 });
             }
         }
@@ -432,19 +433,15 @@ pub fn app(cmd: AppCommand, conn: Conn) -> ExitCode {
             AppCommand::List => {
                 let v = api.get("/api/v1/apps")?;
                 api.show(&v, |v| {
-                    v.as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|a| {
-                            format!(
-                                "{}  {}  {}  {}\n",
-                                s(&a["id"]),
-                                s(&a["name"]),
-                                list(&a["interfaces"]),
-                                s(&a["auth_method"])
-                            )
-                        })
-                        .collect()
+                    lines(v, |a| {
+                        format!(
+                            "{}  {}  {}  {}",
+                            s(&a["id"]),
+                            s(&a["name"]),
+                            list(&a["interfaces"]),
+                            s(&a["auth_method"])
+                        )
+                    })
                 });
             }
             AppCommand::Show { app } => {
@@ -474,30 +471,22 @@ pub fn app(cmd: AppCommand, conn: Conn) -> ExitCode {
                 let path = format!("/api/v1/apps/{}/pinned-certificates", api.app_id(&app)?);
                 let v = api.post_pem(&path, &pem)?;
                 api.show(&v, |v| {
-                    v["pinned"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|fp| {
-                            format!(
-                                "pinned certificate SHA-256 {} to app {}\n",
-                                s(fp),
-                                s(&v["app"]["name"])
-                            )
-                        })
-                        .collect()
+                    lines(&v["pinned"], |fp| {
+                        format!(
+                            "pinned certificate SHA-256 {} to app {}",
+                            s(fp),
+                            s(&v["app"]["name"])
+                        )
+                    })
                 });
             }
             AppCommand::TrustCa { app, pem } => {
                 let path = format!("/api/v1/apps/{}/trusted-cas", api.app_id(&app)?);
                 let v = api.post_pem(&path, &pem)?;
                 api.show(&v, |v| {
-                    v["trusted"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|ca| format!("app {} now trusts CA {}\n", s(&v["app"]["name"]), s(ca)))
-                        .collect()
+                    lines(&v["trusted"], |ca| {
+                        format!("app {} now trusts CA {}", s(&v["app"]["name"]), s(ca))
+                    })
                 });
             }
         }
