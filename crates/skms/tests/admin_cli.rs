@@ -1,0 +1,138 @@
+//! The admin commands as an operator types them, against a real `skms serve`:
+//! the seed's set-up (an account, an app with interface KMIP and API-key
+//! authentication, view its credentials, reset them, switch to certificate
+//! authentication) and the errors a person gets when something is wrong.
+
+mod common;
+
+use common::Login;
+
+#[test]
+fn the_seed_walk_through_from_the_command_line() {
+    let dir = common::temp_dir("admin-cli");
+    let server = common::serve(&dir);
+    let root = server.sysadmin();
+
+    let made = server.admin(&root, &["account", "create", "Acme", "--admin", "alice"]);
+    assert!(made.contains("account Acme created"), "{made}");
+    let alice = Login {
+        user: common::after(&made, "account admin login"),
+        password: common::after(&made, "account admin password"),
+    };
+    assert_eq!(alice.user, "alice");
+    let listed = server.admin(&root, &["account", "list"]);
+    assert!(
+        listed.contains("Acme") && listed.contains("enabled=true"),
+        "{listed}"
+    );
+
+    // Groups and an app in two of them, the second its default.
+    let g = server.admin(
+        &alice,
+        &["group", "create", "hosts", "--description", "ESXi hosts"],
+    );
+    assert!(g.contains("group hosts created"), "{g}");
+    let groups = server.admin(&alice, &["group", "list"]);
+    assert!(
+        groups.contains("default") && groups.contains("ESXi hosts"),
+        "{groups}"
+    );
+    let created = server.admin(
+        &alice,
+        &[
+            "app",
+            "create",
+            "--name",
+            "vcenter",
+            "--interface",
+            "kmip",
+            "--group",
+            "hosts",
+            "--group",
+            "default",
+        ],
+    );
+    let id = common::after(&created, "KMIP username");
+    let secret = common::after(&created, "KMIP password");
+    assert!(created.contains("authentication: api-key"), "{created}");
+
+    // VIEW CREDENTIALS, by name and by UUID; then a reset gives a new secret.
+    for which in ["vcenter", id.as_str()] {
+        let shown = server.admin(&alice, &["app", "credentials", which]);
+        assert_eq!(common::after(&shown, "KMIP password"), secret, "{shown}");
+    }
+    let reset = server.admin(&alice, &["app", "reset-secret", "vcenter"]);
+    let new_secret = common::after(&reset, "KMIP password");
+    assert_ne!(new_secret, secret);
+    let shown = server.admin(&alice, &["app", "credentials", "vcenter"]);
+    assert_eq!(common::after(&shown, "KMIP password"), new_secret);
+
+    // The authentication method, and the JSON form for scripts.
+    let set = server.admin(
+        &alice,
+        &["app", "set-auth-method", "vcenter", "certificate"],
+    );
+    assert!(set.contains("authentication: certificate"), "{set}");
+    let json: serde_json::Value =
+        serde_json::from_str(&server.admin(&alice, &["app", "show", "vcenter", "--json"])).unwrap();
+    assert_eq!(json["auth_method"], "certificate");
+    assert_eq!(json["interfaces"], serde_json::json!(["kmip"]));
+    let apps = server.admin(&alice, &["app", "list"]);
+    assert!(apps.contains(&id) && apps.contains("certificate"), "{apps}");
+
+    // What a person gets wrong gets a reason and a failure status.
+    for (who, args, reason) in [
+        (&alice, &["account", "list"][..], "only a sysadmin"),
+        (&root, &["app", "list"][..], "only an account admin"),
+        (
+            &alice,
+            &["app", "show", "nope"][..],
+            "no app named \"nope\"",
+        ),
+        (
+            &alice,
+            &["app", "set-auth-method", "vcenter", "magic"][..],
+            "unknown authentication method",
+        ),
+        (&alice, &["group", "create", "hosts"][..], "already taken"),
+        (
+            &Login {
+                user: "alice".into(),
+                password: "wrong".into(),
+            },
+            &["group", "list"][..],
+            "not signed in",
+        ),
+    ] {
+        let (ok, out, err) = server.admin_try(who, args);
+        assert!(!ok, "{args:?} succeeded: {out}");
+        assert!(err.contains(reason), "{args:?}: {err}");
+    }
+
+    // The CA certificate, first contact (fingerprint printed) and checked.
+    let out = dir.join("downloaded-ca.pem");
+    let (ok, _, err) = server.admin_try(
+        &root,
+        &[
+            "ca-cert",
+            "--insecure-download",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(err.contains("SHA-256 fingerprint"), "{err}");
+    assert!(
+        server
+            .stdout
+            .contains(err.lines().next().unwrap().rsplit(' ').next().unwrap()),
+        "the fingerprint is the one serve printed: {err}\n{}",
+        server.stdout
+    );
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(dir.join("ca.crt")).unwrap()
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
