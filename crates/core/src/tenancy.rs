@@ -164,37 +164,9 @@ pub fn create_app(
     now: Timestamp,
 ) -> Result<(App, AppSecret), TenancyError> {
     check_name("app", &new.name)?;
-    if !new.kmip && !new.rest {
-        return Err(TenancyError::Invalid(
-            "an app needs at least one interface: KMIP or REST".into(),
-        ));
-    }
-    let account_groups = store.groups(account)?;
-    let mut groups = new.groups.clone();
-    if groups.is_empty() {
-        let default = account_groups
-            .iter()
-            .find(|g| g.name == DEFAULT_GROUP)
-            .or(account_groups.first());
-        groups.push(
-            default
-                .ok_or_else(|| TenancyError::Invalid("the account has no group".into()))?
-                .id,
-        );
-    }
-    for g in &groups {
-        if !account_groups.iter().any(|ag| ag.id == *g) {
-            return Err(TenancyError::Invalid(format!(
-                "group {g} is not a group of this account"
-            )));
-        }
-    }
-    let default_group = new.default_group.unwrap_or(groups[0]);
-    if !groups.contains(&default_group) {
-        return Err(TenancyError::Invalid(
-            "the default group must be one of the app's groups".into(),
-        ));
-    }
+    check_interfaces(new.kmip, new.rest)?;
+    let (groups, default_group) =
+        check_groups(store, account, new.groups.clone(), new.default_group)?;
     let secret = AppSecret::generate().map_err(TenancyError::Crypto)?;
     let mut app = App {
         id: AppId::new(),
@@ -216,6 +188,101 @@ pub fn create_app(
     set_secret(store, keyring, &mut app, &secret)?;
     store.create_app(&app)?;
     Ok((app, secret))
+}
+
+fn check_interfaces(kmip: bool, rest: bool) -> Result<(), TenancyError> {
+    if kmip || rest {
+        Ok(())
+    } else {
+        Err(TenancyError::Invalid(
+            "an app needs at least one interface: KMIP or REST".into(),
+        ))
+    }
+}
+
+/// An app's groups (empty: the account's default group) and default group
+/// (absent: the first), checked to be groups of `account`.
+fn check_groups(
+    store: &dyn Store,
+    account: AccountId,
+    mut groups: Vec<GroupId>,
+    default_group: Option<GroupId>,
+) -> Result<(Vec<GroupId>, GroupId), TenancyError> {
+    let account_groups = store.groups(account)?;
+    if groups.is_empty() {
+        let default = account_groups
+            .iter()
+            .find(|g| g.name == DEFAULT_GROUP)
+            .or(account_groups.first());
+        groups.push(
+            default
+                .ok_or_else(|| TenancyError::Invalid("the account has no group".into()))?
+                .id,
+        );
+    }
+    let mut seen = Vec::with_capacity(groups.len());
+    groups.retain(|g| {
+        let new = !seen.contains(g);
+        seen.push(*g);
+        new
+    });
+    for g in &groups {
+        if !account_groups.iter().any(|ag| ag.id == *g) {
+            return Err(TenancyError::Invalid(format!(
+                "group {g} is not a group of this account"
+            )));
+        }
+    }
+    let default_group = default_group.unwrap_or(groups[0]);
+    if !groups.contains(&default_group) {
+        return Err(TenancyError::Invalid(
+            "the default group must be one of the app's groups".into(),
+        ));
+    }
+    Ok((groups, default_group))
+}
+
+/// What an admin may change on an existing app; `None` keeps the current value.
+#[derive(Clone, Debug, Default)]
+pub struct AppChanges {
+    /// Free text.
+    pub description: Option<String>,
+    /// May use KMIP.
+    pub kmip: Option<bool>,
+    /// May use REST.
+    pub rest: Option<bool>,
+    /// Groups it may use (its objects stay where they are).
+    pub groups: Option<Vec<GroupId>>,
+    /// Where its new objects go.
+    pub default_group: Option<GroupId>,
+    /// A disabled app cannot authenticate.
+    pub enabled: Option<bool>,
+}
+
+/// Applies `changes` to `app`, checked as at creation.
+pub fn update_app(
+    store: &dyn Store,
+    app: &mut App,
+    changes: AppChanges,
+) -> Result<(), TenancyError> {
+    let mut next = app.clone();
+    if let Some(d) = changes.description {
+        next.description = d;
+    }
+    next.kmip = changes.kmip.unwrap_or(next.kmip);
+    next.rest = changes.rest.unwrap_or(next.rest);
+    check_interfaces(next.kmip, next.rest)?;
+    let groups = changes.groups.unwrap_or_else(|| next.groups.clone());
+    let default = changes
+        .default_group
+        .or(Some(next.default_group).filter(|d| groups.contains(d)));
+    (next.groups, next.default_group) = check_groups(store, app.account, groups, default)?;
+    next.enabled = changes.enabled.unwrap_or(next.enabled);
+    if next != *app {
+        store.update_app(&next)?;
+        *app = next;
+    }
+    Ok(())
 }
 
 /// Replaces an app's secret; the old one stops working at once.

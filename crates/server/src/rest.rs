@@ -24,6 +24,7 @@ use skms_core::ids::{AccountId, AppId, GroupId};
 use skms_core::model::{Account, App, AuthMethod, Group, Role, User};
 use skms_core::ops::{self, Caller, Context};
 use skms_core::store::StoreError;
+use skms_core::tenancy::AppChanges;
 use skms_core::tenancy::{self, NewApp, TenancyError};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -229,7 +230,7 @@ pub fn router(state: Arc<RestState>) -> Router {
         .route("/api/v1/accounts", get(list_accounts).post(create_account))
         .route("/api/v1/groups", get(list_groups).post(create_group))
         .route("/api/v1/apps", get(list_apps).post(create_app))
-        .route("/api/v1/apps/{app}", get(show_app))
+        .route("/api/v1/apps/{app}", get(show_app).patch(update_app))
         .route("/api/v1/apps/{app}/credentials", get(app_credentials))
         .route("/api/v1/apps/{app}/secret", post(reset_app_secret))
         .route("/api/v1/apps/{app}/auth-method", put(set_auth_method))
@@ -452,6 +453,23 @@ fn parse_method(s: &str) -> ApiResult<AuthMethod> {
     })
 }
 
+/// The (KMIP, REST) flags of an interface list.
+fn parse_interfaces(interfaces: &[String]) -> ApiResult<(bool, bool)> {
+    let (mut kmip, mut rest) = (false, false);
+    for i in interfaces {
+        match i.trim().to_lowercase().as_str() {
+            "kmip" => kmip = true,
+            "rest" => rest = true,
+            other => {
+                return Err(ApiError::bad(format!(
+                    "unknown interface {other:?}: use kmip and/or rest"
+                )))
+            }
+        }
+    }
+    Ok((kmip, rest))
+}
+
 /// A group of `account` named by id or name.
 fn find_group(groups: &[Group], wanted: &str) -> ApiResult<GroupId> {
     groups
@@ -467,20 +485,7 @@ async fn create_app(
     Json(body): Json<NewAppBody>,
 ) -> ApiResult<(StatusCode, Json<JsonValue>)> {
     let account = principal.account_admin()?;
-    let interfaces = body.interfaces.unwrap_or_else(|| vec!["kmip".into()]);
-    let mut kmip = false;
-    let mut rest = false;
-    for i in &interfaces {
-        match i.trim().to_lowercase().as_str() {
-            "kmip" => kmip = true,
-            "rest" => rest = true,
-            other => {
-                return Err(ApiError::bad(format!(
-                    "unknown interface {other:?}: use kmip and/or rest"
-                )))
-            }
-        }
-    }
+    let (kmip, rest) = parse_interfaces(&body.interfaces.unwrap_or_else(|| vec!["kmip".into()]))?;
     let auth_method = parse_method(body.auth_method.as_deref().unwrap_or("api-key"))?;
     let out = blocking(move || {
         let store = &*state.shared.store;
@@ -530,6 +535,55 @@ async fn show_app(
 ) -> ApiResult<Json<JsonValue>> {
     let account = principal.account_admin()?;
     let app = blocking(move || admin_app(&state, account, &id)).await?;
+    Ok(Json(app_json(&app)))
+}
+
+/// `PATCH /api/v1/apps/{app}`: what is given changes, the rest stays.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppPatch {
+    description: Option<String>,
+    interfaces: Option<Vec<String>>,
+    groups: Option<Vec<String>>,
+    default_group: Option<String>,
+    enabled: Option<bool>,
+}
+
+async fn update_app(
+    principal: Principal,
+    State(state): State<Arc<RestState>>,
+    Path(id): Path<String>,
+    Json(body): Json<AppPatch>,
+) -> ApiResult<Json<JsonValue>> {
+    let account = principal.account_admin()?;
+    let interfaces = body
+        .interfaces
+        .as_deref()
+        .map(parse_interfaces)
+        .transpose()?;
+    let app = blocking(move || {
+        let store = &*state.shared.store;
+        let mut app = admin_app(&state, account, &id)?;
+        let all = store.groups(account)?;
+        let changes = AppChanges {
+            description: body.description,
+            kmip: interfaces.map(|i| i.0),
+            rest: interfaces.map(|i| i.1),
+            groups: body
+                .groups
+                .map(|gs| gs.iter().map(|g| find_group(&all, g)).collect())
+                .transpose()?,
+            default_group: body
+                .default_group
+                .map(|g| find_group(&all, &g))
+                .transpose()?,
+            enabled: body.enabled,
+        };
+        tenancy::update_app(store, &mut app, changes)?;
+        info!(app = %app.id, enabled = app.enabled, "app updated");
+        Ok(app)
+    })
+    .await?;
     Ok(Json(app_json(&app)))
 }
 

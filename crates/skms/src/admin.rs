@@ -281,6 +281,29 @@ pub enum AppCommand {
         /// The app's name or UUID.
         app: String,
     },
+    /// Change an app: description, interfaces, groups, default group, enabled.
+    Update {
+        /// The app's name or UUID.
+        app: String,
+        /// Free text.
+        #[arg(long)]
+        description: Option<String>,
+        /// Interface it may use: kmip, rest; repeatable (replaces the current ones)
+        #[arg(long = "interface", value_name = "IFACE")]
+        interfaces: Vec<String>,
+        /// Group (name or id) it may use; repeatable (replaces the current ones)
+        #[arg(long = "group", value_name = "GROUP")]
+        groups: Vec<String>,
+        /// Where its new objects go
+        #[arg(long, value_name = "GROUP")]
+        default_group: Option<String>,
+        /// Let it authenticate again
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        /// Stop it authenticating (its objects stay)
+        #[arg(long)]
+        disable: bool,
+    },
     /// Show an app's credentials: username (its UUID) and password (its secret).
     Credentials {
         /// The app's name or UUID.
@@ -446,6 +469,35 @@ pub fn app(cmd: AppCommand, conn: Conn) -> ExitCode {
             }
             AppCommand::Show { app } => {
                 let v = api.get(&format!("/api/v1/apps/{}", api.app_id(&app)?))?;
+                api.show(&v, app_text);
+            }
+            AppCommand::Update {
+                app,
+                description,
+                interfaces,
+                groups,
+                default_group,
+                enable,
+                disable,
+            } => {
+                let mut body = json!({});
+                if let Some(d) = description {
+                    body["description"] = json!(d);
+                }
+                if !interfaces.is_empty() {
+                    body["interfaces"] = json!(interfaces);
+                }
+                if !groups.is_empty() {
+                    body["groups"] = json!(groups);
+                }
+                if let Some(g) = default_group {
+                    body["default_group"] = json!(g);
+                }
+                if enable || disable {
+                    body["enabled"] = json!(enable);
+                }
+                let path = format!("/api/v1/apps/{}", api.app_id(&app)?);
+                let v = api.send(api.request(Method::PATCH, &path)?.json(&body))?;
                 api.show(&v, app_text);
             }
             AppCommand::Credentials { app } => {

@@ -80,6 +80,42 @@ fn the_seed_walk_through_from_the_command_line() {
     let apps = server.admin(&alice, &["app", "list"]);
     assert!(apps.contains(&id) && apps.contains("certificate"), "{apps}");
 
+    // Update: interfaces, description, disable and enable again; bad groups refused.
+    let updated = server.admin(
+        &alice,
+        &[
+            "app",
+            "update",
+            "vcenter",
+            "--interface",
+            "kmip",
+            "--interface",
+            "rest",
+            "--description",
+            "site A",
+            "--disable",
+        ],
+    );
+    for want in [
+        "interfaces: kmip, rest",
+        "description: site A",
+        "enabled: false",
+    ] {
+        assert!(updated.contains(want), "{want}: {updated}");
+    }
+    let updated = server.admin(
+        &alice,
+        &["app", "update", "vcenter", "--enable", "--group", "default"],
+    );
+    assert!(updated.contains("enabled: true"), "{updated}");
+    let json: serde_json::Value =
+        serde_json::from_str(&server.admin(&alice, &["app", "show", "vcenter", "--json"])).unwrap();
+    assert_eq!(json["groups"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(
+        json["groups"][0], json["default_group"],
+        "the default follows the only group"
+    );
+
     // What a person gets wrong gets a reason and a failure status.
     for (who, args, reason) in [
         (&alice, &["account", "list"][..], "only a sysadmin"),
@@ -95,6 +131,16 @@ fn the_seed_walk_through_from_the_command_line() {
             "unknown authentication method",
         ),
         (&alice, &["group", "create", "hosts"][..], "already taken"),
+        (
+            &alice,
+            &["app", "update", "vcenter", "--group", "nope"][..],
+            "no group \"nope\"",
+        ),
+        (
+            &alice,
+            &["app", "update", "vcenter", "--interface", "smtp"][..],
+            "unknown interface",
+        ),
         (
             &Login {
                 user: "alice".into(),
