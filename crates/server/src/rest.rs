@@ -1,9 +1,9 @@
 //! The REST API over HTTPS (port 8443): the provider's sysadmin creates
 //! accounts; an account's admin manages its groups and apps (credentials,
 //! authentication method, pinned certificates, trusted CAs); anyone downloads
-//! the server's CA certificate; an app allowed REST sends KMIP in its JSON
-//! encoding to `/kmip`. Every handler calls the same tenancy and operation
-//! code as the CLI and the KMIP listener.
+//! the server's CA certificate; an app allowed REST sends KMIP to `/kmip`
+//! (KMIP over HTTPS: binary TTLV, JSON or XML by Content-Type). Every handler
+//! calls the same tenancy and operation code as the CLI and the KMIP listener.
 //!
 //! Authentication is HTTP Basic: a user's login name and password, or an app's
 //! UUID and secret. Failures from one address are slowed down like on KMIP.
@@ -239,10 +239,28 @@ pub fn router(state: Arc<RestState>) -> Router {
             post(pin_certificates),
         )
         .route("/api/v1/apps/{app}/trusted-cas", post(trust_cas))
-        .route("/kmip", post(kmip_json))
+        .route("/kmip", post(kmip_https))
         .fallback(|| async { ApiError::not_found("endpoint") })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::map_response(too_large_closes))
         .with_state(state)
+}
+
+/// A body over the limit is refused before it is read: answer in the API's
+/// error form and close the connection (the unread rest of the body cannot be
+/// taken for the next request), saying so, so that clients do not reuse it.
+async fn too_large_closes(response: Response) -> Response {
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let mut r = ApiError(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the request body is over {MAX_BODY} bytes"),
+    )
+    .into_response();
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
 }
 
 async fn health() -> Json<JsonValue> {
@@ -720,11 +738,74 @@ async fn trust_cas(
     add_certificates(principal, state, id, body, CertUse::TrustCa).await
 }
 
-/// `POST /kmip`: one KMIP request message in the KMIP JSON encoding, answered
-/// in the same encoding by the same operations as KMIP over TLS.
-async fn kmip_json(
+/// The KMIP encodings of KMIP over HTTPS (KMIP Profiles, HTTPS): chosen by the
+/// request's Content-Type, answered in the same.
+#[derive(Clone, Copy)]
+enum Encoding {
+    /// `application/octet-stream`: binary TTLV.
+    Ttlv,
+    /// `application/json`.
+    Json,
+    /// `text/xml` or `application/xml`.
+    Xml,
+}
+
+impl Encoding {
+    fn of(headers: &HeaderMap) -> ApiResult<Self> {
+        let ct = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match ct.as_str() {
+            "application/octet-stream" => Ok(Encoding::Ttlv),
+            "application/json" => Ok(Encoding::Json),
+            "text/xml" | "application/xml" => Ok(Encoding::Xml),
+            _ => Err(ApiError(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "KMIP over HTTPS takes application/octet-stream (TTLV), application/json or text/xml".into(),
+            )),
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Ttlv => "application/octet-stream",
+            Encoding::Json => "application/json",
+            Encoding::Xml => "text/xml",
+        }
+    }
+
+    fn decode(self, body: &[u8], limits: &kmip::binary::Limits) -> Result<kmip::Ttlv, String> {
+        let text = || std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_string());
+        match self {
+            Encoding::Ttlv => kmip::binary::decode(body, limits),
+            Encoding::Json => kmip::json::from_str(text()?, limits),
+            Encoding::Xml => kmip::xml::from_str(text()?, limits),
+        }
+        .map_err(|e| format!("malformed KMIP: {e}"))
+    }
+
+    fn encode(self, item: &kmip::Ttlv) -> Vec<u8> {
+        match self {
+            Encoding::Ttlv => kmip::binary::encode(item),
+            Encoding::Json => kmip::json::to_string(item).into_bytes(),
+            Encoding::Xml => kmip::xml::to_string(item).into_bytes(),
+        }
+    }
+}
+
+/// `POST /kmip`: KMIP over HTTPS for apps allowed REST: one request message in
+/// binary TTLV, JSON or XML, answered in the same encoding by the same
+/// operations as KMIP over TLS.
+async fn kmip_https(
     principal: Principal,
     State(state): State<Arc<RestState>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
     let Principal::App(caller) = principal else {
@@ -732,35 +813,33 @@ async fn kmip_json(
             "only an app allowed the REST interface may send KMIP",
         ));
     };
-    let text = zeroize::Zeroizing::new(
-        String::from_utf8(body.to_vec())
-            .map_err(|_| ApiError::bad("the body must be UTF-8 JSON"))?,
-    );
+    let encoding = Encoding::of(&headers)?;
     let shared = state.shared.clone();
     let out = blocking(move || {
+        // The request may carry key material (Register): wiped once read.
+        let body = zeroize::Zeroizing::new(body.to_vec());
         let ctx = Context {
             store: &*shared.store,
             keyring: &shared.keyring,
             now: now(),
             server: &shared.server_info,
         };
-        let response = match kmip::json::from_str(&text, &shared.limits)
-            .map_err(|e| format!("malformed KMIP JSON: {e}"))
-            .and_then(|tree| {
-                kmip::messages::RequestMessage::from_ttlv(tree)
-                    .map_err(|e| format!("invalid request message: {e}"))
-            }) {
+        let response = match encoding.decode(&body, &shared.limits).and_then(|tree| {
+            kmip::messages::RequestMessage::from_ttlv(tree)
+                .map_err(|e| format!("invalid request message: {e}"))
+        }) {
             Ok(request) => ops::handle_message(&ctx, Some(&*caller), request),
             Err(message) => ops::invalid_message(&ctx, (2, 1), message),
         };
-        Ok(zeroize::Zeroizing::new(kmip::json::to_string(
-            &response.to_ttlv(),
-        )))
+        Ok(encoding.encode(&response.to_ttlv()))
     })
     .await?;
     Ok((
-        [(header::CONTENT_TYPE, "application/json")],
-        out.to_string(),
+        [
+            (header::CONTENT_TYPE, encoding.content_type()),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        out,
     )
         .into_response())
 }
