@@ -15,6 +15,7 @@ use kmip::{Bytes, Tag, Ttlv, Value};
 use skms_core::ids::ObjectId;
 use skms_core::ops::Caller;
 use skms_core::store::Store;
+use skms_test_support::requests::{aes_attributes, message as msg};
 
 /// The time keys are created at.
 const T0: i64 = 1_700_000_000;
@@ -25,26 +26,6 @@ const VERSIONS: [(i32, i32); 2] = [(1, 4), (2, 1)];
 const SIGN: u32 = 0x1;
 const ENCRYPT: u32 = 0x4;
 const DECRYPT: u32 = 0x8;
-
-fn msg(v: (i32, i32), payloads: Vec<RequestPayload>) -> RequestMessage {
-    RequestMessage {
-        header: RequestHeader {
-            protocol_version: ProtocolVersion::new(v.0, v.1),
-            batch_count: payloads.len() as i32,
-            ..Default::default()
-        },
-        batch_items: payloads
-            .into_iter()
-            .map(|p| RequestBatchItem {
-                operation: p.operation().unwrap(),
-                ephemeral: None,
-                unique_batch_item_id: None,
-                payload: p,
-                message_extension: None,
-            })
-            .collect(),
-    }
-}
 
 /// Serves a batch as binary TTLV and reads the binary response back (so every
 /// response is one the request's version encodes and decodes).
@@ -103,17 +84,7 @@ fn usage_limits(total: i64, count: i64) -> Value {
 
 /// An AES-256 key for Encrypt and Decrypt with `extra` attributes.
 fn create_request(extra: Vec<Attribute>) -> RequestPayload {
-    let mut items = vec![
-        Attribute::new(
-            Tag::CRYPTOGRAPHIC_ALGORITHM,
-            Value::Enumeration(CryptographicAlgorithm::AES.0),
-        ),
-        Attribute::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
-        Attribute::new(
-            Tag::CRYPTOGRAPHIC_USAGE_MASK,
-            Value::Integer((ENCRYPT | DECRYPT) as i32),
-        ),
-    ];
+    let mut items = aes_attributes(256);
     items.extend(extra);
     CreateRequest {
         object_type: ObjectType::SYMMETRIC_KEY,

@@ -9,26 +9,7 @@ use kmip::messages::*;
 use kmip::payloads::*;
 use kmip::{Tag, Value};
 use skms_core::ops::Caller;
-
-fn msg(v: (i32, i32), payloads: Vec<RequestPayload>) -> RequestMessage {
-    RequestMessage {
-        header: RequestHeader {
-            protocol_version: ProtocolVersion::new(v.0, v.1),
-            batch_count: payloads.len() as i32,
-            ..Default::default()
-        },
-        batch_items: payloads
-            .into_iter()
-            .map(|p| RequestBatchItem {
-                operation: p.operation().unwrap(),
-                ephemeral: None,
-                unique_batch_item_id: None,
-                payload: p,
-                message_extension: None,
-            })
-            .collect(),
-    }
-}
+use skms_test_support::requests::{aes_attributes, message as msg};
 
 fn one(
     server: &common::Server,
@@ -40,14 +21,7 @@ fn one(
 }
 
 fn aes(len: i32) -> Attributes {
-    Attributes::new(vec![
-        Attribute::new(
-            Tag::CRYPTOGRAPHIC_ALGORITHM,
-            Value::Enumeration(CryptographicAlgorithm::AES.0),
-        ),
-        Attribute::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(len)),
-        Attribute::new(Tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(12)),
-    ])
+    Attributes::new(aes_attributes(len))
 }
 
 fn create(server: &common::Server, who: &Caller, v: (i32, i32)) -> String {

@@ -7,64 +7,10 @@ mod common;
 use kmip::attributes::AttributeName;
 use kmip::enums::*;
 use kmip::messages::*;
-use kmip::objects::{KeyMaterial, KeyValue, Object};
 use kmip::payloads::*;
 use kmip::typed::Ctx;
 use kmip::Value;
-
-/// (section title, "Request" or "Response", bytes) for every hex block of Appendix A.
-fn captures() -> Vec<(String, &'static str, Vec<u8>)> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/interop/vsphere-kmip.md"
-    );
-    let doc = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let appendix = &doc[doc.find("## Appendix A").expect("Appendix A")..];
-    let end = appendix.find("## Appendix B").unwrap_or(appendix.len());
-    let mut out = Vec::new();
-    let (mut title, mut kind) = (String::new(), "Request");
-    let mut lines = appendix[..end].lines();
-    while let Some(line) = lines.next() {
-        if let Some(t) = line.strip_prefix("### ") {
-            title = t.to_string();
-        } else if line.starts_with("Request:") {
-            kind = "Request";
-        } else if line.ends_with("response:") {
-            kind = "Response";
-        } else if line.starts_with("```") {
-            let body = lines.next().unwrap_or_default().trim();
-            lines.next();
-            if !body.is_empty() && body.bytes().all(|b| b.is_ascii_hexdigit()) {
-                out.push((title.clone(), kind, hex::decode(body).expect("hex")));
-            }
-        }
-    }
-    out
-}
-
-fn request(title: &str) -> RequestMessage {
-    let bytes = captures()
-        .into_iter()
-        .find(|(t, k, _)| t.starts_with(title) && *k == "Request")
-        .unwrap_or_else(|| panic!("no request in {title}"))
-        .2;
-    RequestMessage::decode(&bytes, &kmip::binary::Limits::default()).expect("decodes")
-}
-
-/// Puts our identifier where vCenter named PyKMIP's.
-fn with_uid(mut m: RequestMessage, uid: &str) -> RequestMessage {
-    for item in &mut m.batch_items {
-        let slot = match &mut item.payload {
-            RequestPayload::GetAttributes(p) => &mut p.unique_identifier,
-            RequestPayload::AddAttribute(p) => &mut p.unique_identifier,
-            RequestPayload::Get(p) => &mut p.unique_identifier,
-            RequestPayload::Activate(p) => &mut p.unique_identifier,
-            other => panic!("unexpected payload {other:?}"),
-        };
-        *slot = Some(uid.to_string());
-    }
-    m
-}
+use skms_test_support::vcenter::{raw_aes_256_key, request, with_uid};
 
 fn ok(resp: &ResponseMessage) -> &ResponsePayload {
     assert_eq!(resp.header.protocol_version, ProtocolVersion::new(1, 1));
@@ -191,23 +137,7 @@ fn vcenter_7_conversation_succeeds_step_by_step() {
         panic!()
     };
     assert_eq!(g.unique_identifier, vm);
-    assert_eq!(g.object_type, ObjectType::SYMMETRIC_KEY);
-    let Object::SymmetricKey(k) = &g.object else {
-        panic!()
-    };
-    assert_eq!(k.key_block.key_format_type, KeyFormatType::RAW);
-    assert_eq!(
-        k.key_block.cryptographic_algorithm,
-        Some(CryptographicAlgorithm::AES)
-    );
-    assert_eq!(k.key_block.cryptographic_length, Some(256));
-    let Some(KeyValue::Plain(p)) = &k.key_block.key_value else {
-        panic!()
-    };
-    let KeyMaterial::Bytes(b) = &p.key_material else {
-        panic!()
-    };
-    assert_eq!(b.len(), 32);
+    raw_aes_256_key(g, "A9");
 
     // A10: State → Pre-Active; A11: Activate → then Active.
     assert_eq!(state_of(&server, &app, &vm), State::PRE_ACTIVE);

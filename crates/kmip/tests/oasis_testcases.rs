@@ -8,105 +8,16 @@ use kmip::enums::Operation;
 use kmip::messages::{RequestMessage, ResponseMessage};
 use kmip::payloads::{RequestPayload, ResponsePayload};
 use kmip::{json, xml, Tag, Ttlv, Value};
+use skms_test_support::oasis::{self, strip_comments, NOW, TESTCASES};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-const TESTCASES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/kmip-testcases"
-);
-
-/// The fixed time `$NOW` stands for.
-const NOW: i64 = 1_700_000_000; // 2023-11-14T22:13:20Z
-
-fn testcase_dir() -> PathBuf {
-    let dir = Path::new(TESTCASES).join("1.4");
-    assert!(
-        dir.is_dir(),
-        "the OASIS KMIP test cases are missing: expected them at {} \
-         (the `shared/` folder beside the repository)",
-        dir.display()
-    );
-    dir
-}
-
-fn xml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            xml_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "xml") {
-            out.push(p);
-        }
-    }
-}
-
-/// Replaces the test cases' placeholders with fixed values of the right type:
-/// `$NOW`, `$NOW-3600`, `$NOW+3600` → RFC 3339 dates; `$UNIQUE_IDENTIFIER_n` →
-/// `uid-n`; every other placeholder (they all stand in byte strings: key material,
-/// data, IVs, signatures, MACs, tags, correlation values) → fixed hex.
+/// The placeholders replaced with fixed values, `$NOW` being [`NOW`].
 fn substitute(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find('$') {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        let name_len = after
-            .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
-            .unwrap_or(after.len());
-        let name = &after[..name_len];
-        let mut consumed = 1 + name_len;
-        if name == "NOW" {
-            let tail = &after[name_len..];
-            let mut offset = 0i64;
-            if let Some(sign @ ('+' | '-')) = tail.chars().next() {
-                let digits_len = tail[1..]
-                    .find(|c: char| !c.is_ascii_digit())
-                    .unwrap_or(tail.len() - 1);
-                if digits_len > 0 {
-                    let n: i64 = tail[1..1 + digits_len].parse().expect("offset");
-                    offset = if sign == '+' { n } else { -n };
-                    consumed += 1 + digits_len;
-                }
-            }
-            out.push_str(&kmip::format_date_time(NOW + offset));
-        } else if let Some(n) = name.strip_prefix("UNIQUE_IDENTIFIER_") {
-            out.push_str("uid-");
-            out.push_str(n);
-        } else {
-            assert!(!name.is_empty(), "a lone `$` in the test cases");
-            out.push_str("00112233445566778899aabbccddeeff");
-        }
-        rest = &rest[i + consumed..];
-    }
-    out.push_str(rest);
-    out
+    oasis::substitute(text, NOW)
 }
 
 fn count(text: &str, needle: &str) -> usize {
     text.matches(needle).count()
-}
-
-/// The text without its `<!-- ... -->` comments (some files comment out whole messages).
-fn strip_comments(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("<!--") {
-        out.push_str(&rest[..i]);
-        match rest[i..].find("-->") {
-            Some(j) => rest = &rest[i + j + 3..],
-            None => {
-                rest = "";
-                break;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 #[test]
@@ -123,8 +34,7 @@ fn placeholders_are_substituted_with_typed_values() {
 #[test]
 fn every_oasis_message_round_trips_through_every_encoding() {
     let limits = Limits::default();
-    let mut files = Vec::new();
-    xml_files(&testcase_dir(), &mut files);
+    let files = oasis::all_files();
     assert!(!files.is_empty(), "no test-case files under {TESTCASES}");
     let mut messages = 0;
     for file in &files {
@@ -175,7 +85,7 @@ fn every_oasis_message_round_trips_through_every_encoding() {
 #[test]
 fn message_encoding_test_cases_read_as_the_specification_describes() {
     let limits = Limits::default();
-    let dir = testcase_dir().join("mandatory");
+    let dir = oasis::dir().join("mandatory");
     for case in ["MSGENC-XML-M-1-14.xml", "MSGENC-JSON-M-1-14.xml"] {
         let raw = std::fs::read_to_string(dir.join(case)).expect(case);
         let items = xml::from_str_all(&substitute(&raw), &limits).expect(case);
@@ -271,8 +181,7 @@ fn message_encoding_test_cases_read_as_the_specification_describes() {
 #[test]
 fn xml_output_matches_the_test_case_text() {
     let limits = Limits::default();
-    let mut files = Vec::new();
-    xml_files(&testcase_dir(), &mut files);
+    let files = oasis::all_files();
     let mut compared = 0;
     for file in &files {
         let text = substitute(&std::fs::read_to_string(file).unwrap());
@@ -346,8 +255,7 @@ fn modelled(op: Operation) -> bool {
 
 #[test]
 fn every_oasis_message_reads_typed_and_writes_back_exactly() {
-    let mut files = Vec::new();
-    xml_files(&testcase_dir(), &mut files);
+    let files = oasis::all_files();
     assert!(
         files.len() >= 70,
         "found only {} test case files",

@@ -7,43 +7,10 @@ use kmip::attributes::{AttributeName, AttributeReference};
 use kmip::binary::{self, Limits};
 use kmip::enums::*;
 use kmip::messages::*;
-use kmip::objects::{KeyMaterial, KeyValue, Object};
 use kmip::payloads::*;
 use kmip::typed::{Ctx, DateTime};
 use kmip::{Bytes, Tag, Value};
-
-fn interop_doc() -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/interop/vsphere-kmip.md"
-    );
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
-}
-
-/// (section title, "Request" or "Response", bytes) for every hex block of Appendix A.
-fn captures() -> Vec<(String, &'static str, Vec<u8>)> {
-    let doc = interop_doc();
-    let appendix = &doc[doc.find("## Appendix A").expect("Appendix A")..];
-    let mut out = Vec::new();
-    let (mut title, mut kind) = (String::new(), "Request");
-    let mut lines = appendix.lines();
-    while let Some(line) = lines.next() {
-        if let Some(t) = line.strip_prefix("### ") {
-            title = t.to_string();
-        } else if line.starts_with("Request:") {
-            kind = "Request";
-        } else if line.ends_with("response:") {
-            kind = "Response";
-        } else if line.starts_with("```") {
-            let body = lines.next().unwrap_or_default().trim();
-            lines.next(); // the closing fence
-            if !body.is_empty() && body.bytes().all(|b| b.is_ascii_hexdigit()) {
-                out.push((title.clone(), kind, hex::decode(body).expect("hex")));
-            }
-        }
-    }
-    out
-}
+use skms_test_support::vcenter::{capture, captures, raw_aes_256_key};
 
 fn req(bytes: &[u8]) -> RequestMessage {
     RequestMessage::decode(bytes, &Limits::default()).expect("request decodes")
@@ -51,14 +18,6 @@ fn req(bytes: &[u8]) -> RequestMessage {
 
 fn resp(bytes: &[u8]) -> ResponseMessage {
     ResponseMessage::decode(bytes, &Limits::default()).expect("response decodes")
-}
-
-fn find(title: &str, kind: &str) -> Vec<u8> {
-    captures()
-        .into_iter()
-        .find(|(t, k, _)| t.starts_with(title) && *k == kind)
-        .unwrap_or_else(|| panic!("no {kind} in {title}"))
-        .2
 }
 
 #[test]
@@ -93,7 +52,7 @@ fn every_capture_round_trips_byte_for_byte() {
 
 #[test]
 fn discover_versions_without_and_with_batch_id() {
-    let m = req(&find("A1.", "Request"));
+    let m = req(&capture("A1.", "Request"));
     assert_eq!(m.header.protocol_version, ProtocolVersion::new(1, 1));
     assert_eq!(m.header.batch_count, 1);
     assert!(m.header.authentication.is_none());
@@ -105,14 +64,14 @@ fn discover_versions_without_and_with_batch_id() {
         RequestPayload::from(DiscoverVersionsRequest::default())
     );
 
-    let r = resp(&find("A1.", "Response"));
+    let r = resp(&capture("A1.", "Response"));
     let Some(ResponsePayload::DiscoverVersions(dv)) = &r.batch_items[0].payload else {
         panic!("{r:?}")
     };
     assert!(dv.protocol_version.contains(&ProtocolVersion::new(1, 1)));
     assert_eq!(dv.protocol_version[0], ProtocolVersion::new(2, 0));
 
-    let m = req(&find("A2.", "Request"));
+    let m = req(&capture("A2.", "Request"));
     assert_eq!(
         m.batch_items[0].unique_batch_item_id,
         Some(Bytes::from(&b"QLKC\x01\0\0\0"[..]))
@@ -121,7 +80,7 @@ fn discover_versions_without_and_with_batch_id() {
 
 #[test]
 fn query_server_information() {
-    let m = req(&find("A3.", "Request"));
+    let m = req(&capture("A3.", "Request"));
     let RequestPayload::Query(q) = &m.batch_items[0].payload else {
         panic!()
     };
@@ -129,7 +88,7 @@ fn query_server_information() {
         q.query_function,
         vec![QueryFunction::QUERY_SERVER_INFORMATION]
     );
-    let r = resp(&find("A3.", "Response"));
+    let r = resp(&capture("A3.", "Response"));
     let Some(ResponsePayload::Query(q)) = &r.batch_items[0].payload else {
         panic!()
     };
@@ -141,7 +100,7 @@ fn query_server_information() {
 
 #[test]
 fn create_aes_256() {
-    let m = req(&find("A4.", "Request"));
+    let m = req(&capture("A4.", "Request"));
     let RequestPayload::Create(c) = &m.batch_items[0].payload else {
         panic!()
     };
@@ -153,7 +112,7 @@ fn create_aes_256() {
     assert_eq!(c.attributes.cryptographic_length(), Some(256));
     let mask = c.attributes.cryptographic_usage_mask().unwrap();
     assert!(mask.contains(CryptographicUsageMask::ENCRYPT | CryptographicUsageMask::DECRYPT));
-    let r = resp(&find("A4.", "Response"));
+    let r = resp(&capture("A4.", "Response"));
     assert_eq!(r.header.time_stamp, DateTime(0x67ee6147));
     let Some(ResponsePayload::Create(c)) = &r.batch_items[0].payload else {
         panic!()
@@ -163,7 +122,7 @@ fn create_aes_256() {
 
 #[test]
 fn get_attributes_of_custom_and_state() {
-    let m = req(&find("A5.", "Request"));
+    let m = req(&capture("A5.", "Request"));
     let RequestPayload::GetAttributes(g) = &m.batch_items[0].payload else {
         panic!()
     };
@@ -175,7 +134,7 @@ fn get_attributes_of_custom_and_state() {
             name: "Product_Version".into()
         })]
     );
-    let r = resp(&find("A5.", "Response"));
+    let r = resp(&capture("A5.", "Response"));
     let Some(ResponsePayload::GetAttributes(g)) = &r.batch_items[0].payload else {
         panic!()
     };
@@ -184,7 +143,7 @@ fn get_attributes_of_custom_and_state() {
         "absent attribute: success with the UID only"
     );
 
-    let r = resp(&find("A10.", "Response"));
+    let r = resp(&capture("A10.", "Response"));
     let Some(ResponsePayload::GetAttributes(g)) = &r.batch_items[0].payload else {
         panic!()
     };
@@ -214,7 +173,7 @@ fn add_attribute_batch_of_three() {
             ],
         ),
     ] {
-        let m = req(&find(section, "Request"));
+        let m = req(&capture(section, "Request"));
         assert_eq!(m.header.batch_count, 3);
         for (i, (item, (name, value))) in m.batch_items.iter().zip(expect).enumerate() {
             assert_eq!(
@@ -229,7 +188,7 @@ fn add_attribute_batch_of_three() {
         }
     }
     // PyKMIP's failure answer: header downgraded to 1.0, no Operation, Invalid Message.
-    let r = resp(&find("A8.", "Response"));
+    let r = resp(&capture("A8.", "Response"));
     assert_eq!(r.header.protocol_version, ProtocolVersion::new(1, 0));
     let item = &r.batch_items[0];
     assert_eq!(item.operation, None);
@@ -239,27 +198,12 @@ fn add_attribute_batch_of_three() {
 
 #[test]
 fn get_returns_raw_aes_key() {
-    let r = resp(&find("A9.", "Response"));
+    let r = resp(&capture("A9.", "Response"));
     let Some(ResponsePayload::Get(g)) = &r.batch_items[0].payload else {
         panic!()
     };
     assert_eq!(g.unique_identifier, "2");
-    let Object::SymmetricKey(k) = &g.object else {
-        panic!()
-    };
-    assert_eq!(k.key_block.key_format_type, KeyFormatType::RAW);
-    assert_eq!(
-        k.key_block.cryptographic_algorithm,
-        Some(CryptographicAlgorithm::AES)
-    );
-    assert_eq!(k.key_block.cryptographic_length, Some(256));
-    let Some(KeyValue::Plain(p)) = &k.key_block.key_value else {
-        panic!()
-    };
-    let KeyMaterial::Bytes(b) = &p.key_material else {
-        panic!()
-    };
-    assert_eq!(b.len(), 32);
+    raw_aes_256_key(g, "A9 response");
     assert!(
         !format!("{g:?}").contains("1c5d9de2"),
         "key material never in Debug output"
@@ -268,7 +212,7 @@ fn get_returns_raw_aes_key() {
 
 #[test]
 fn activate() {
-    let m = req(&find("A11.", "Request"));
+    let m = req(&capture("A11.", "Request"));
     assert_eq!(
         m.batch_items[0].payload,
         RequestPayload::Activate(Box::new(ActivateRequest {

@@ -7,14 +7,15 @@
 
 mod common;
 
-use common::{client_config, connect, connect_with, exchange, ClientCert, Fixture, TempDir};
+use common::{
+    assert_discover_versions, client_config, connect, connect_with, exchange, pin, request_bytes,
+    ClientCert, Fixture, TempDir,
+};
 use kmip::enums::{ResultReason, ResultStatus};
-use kmip::messages::{ProtocolVersion, ResponseMessage};
-use kmip::payloads::ResponsePayload;
+use kmip::messages::ResponseMessage;
 use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-use skms_core::model::AuthMethod;
-use skms_core::tenancy::{self, NewApp};
+use skms_core::tenancy;
 use skms_server::config::Config;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -22,74 +23,20 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
-/// vsphere-kmip.md A1: Discover Versions, no batch id, empty payload.
-const DV: &str = "42007801000000604200770100000038420069010000002042006a0200000004000000010000000042006b0200000004000000010000000042000d0200000004000000010000000042000f010000001842005c05000000040000001e000000004200790100000000";
-/// A4: Create (AES-256), batch id QLKC01: needs an authenticated caller.
-const CREATE: &str = "42007801000001304200770100000038420069010000002042006a0200000004000000010000000042006b0200000004000000010000000042000d0200000004000000010000000042000f01000000e842005c050000000400000001000000004200930800000008514c4b430100000042007901000000c04200570500000004000000020000000042009101000000a8420008010000003042000a070000001743727970746f6772617068696320416c676f726974686d0042000b05000000040000000300000000420008010000003042000a070000001843727970746f67726170686963205573616765204d61736b42000b02000000040000000c00000000420008010000003042000a070000001443727970746f67726170686963204c656e6774680000000042000b02000000040000010000000000";
+/// The idle timeout of these tests' servers unless a test sets its own.
+const IDLE: Duration = Duration::from_secs(30);
 
 /// Starts a server on loopback (KMIP and HTTPS on free ports) with `tune`
-/// applied to the test defaults (5 s handshake limit, 30 s idle), and creates account "acme" with KMIP app "vcenter".
+/// applied to the test defaults (5 s handshake limit, 30 s idle), and creates
+/// account "acme" with KMIP app "vcenter".
 async fn start_with(name: &str, tune: impl FnOnce(&mut Config)) -> Fixture {
-    let dir = TempDir::new(name);
-    let mut config = Config {
-        data_dir: dir.0.join("data"),
-        kmip_addr: "127.0.0.1:0".parse().unwrap(),
-        // Loopback only, and a free port: tests run in parallel.
-        https_addr: "127.0.0.1:0".parse().unwrap(),
-        idle_timeout: Duration::from_secs(30),
-        handshake_timeout: Duration::from_secs(5),
-        ..Config::default()
-    };
-    tune(&mut config);
-    let server = skms_server::start(&config).await.unwrap();
-    let store = server.store.clone();
-    let root = server.root.clone();
-    let (account, app, secret) = tokio::task::spawn_blocking(move || {
-        let (account, _) = tenancy::create_account(&*store, &*root, "acme", 1).unwrap();
-        // (Mirrors common::start, which cannot take a whole configuration.)
-        let keyring = tenancy::Keyring::new(root.clone());
-        let (app, secret) = tenancy::create_app(
-            &*store,
-            &keyring,
-            account.id,
-            NewApp {
-                name: "vcenter".into(),
-                description: String::new(),
-                kmip: true,
-                rest: false,
-                auth_method: AuthMethod::ApiKey,
-                groups: vec![],
-                default_group: None,
-            },
-            1,
-        )
-        .unwrap();
-        (account, app, secret.expose().to_string())
-    })
-    .await
-    .unwrap();
-    let ca = skms_server::init::read_cert_pem(&server.ca_cert_path).unwrap()[0].clone();
-    Fixture {
-        server,
-        _dir: dir,
-        account,
-        app,
-        secret,
-        ca,
-    }
+    common::start_with(name, IDLE, tune).await
 }
 
-/// Discover Versions on `s`: the server answers Success and offers KMIP 1.1.
+/// Discover Versions (vsphere-kmip.md A1) on `s`: the server answers Success and offers KMIP 1.1.
 async fn discover_versions(s: &mut TlsStream<TcpStream>) {
-    let r = exchange(s, &hex::decode(DV).unwrap()).await;
-    let item = &r.batch_items[0];
-    assert_eq!(item.result_status, ResultStatus::SUCCESS, "{item:?}");
-    match &item.payload {
-        Some(ResponsePayload::DiscoverVersions(p)) => {
-            assert!(p.protocol_version.contains(&ProtocolVersion::new(1, 1)))
-        }
-        other => panic!("{other:?}"),
-    }
+    let r = exchange(s, &request_bytes("A1.")).await;
+    assert_discover_versions(&r);
 }
 
 /// TLS handshake then Discover Versions, from scratch.
@@ -256,7 +203,7 @@ async fn silent_connections_are_closed_after_the_idle_timeout_and_busy_ones_stay
     // Half a message and then silence (a slow-loris) is no way around it.
     let mut partial = connect(&f, None).await;
     partial
-        .write_all(&hex::decode(DV).unwrap()[..12])
+        .write_all(&request_bytes("A1.")[..12])
         .await
         .unwrap();
     partial.flush().await.unwrap();
@@ -386,20 +333,6 @@ fn params(cn: &str, eku: &[ExtendedKeyUsagePurpose]) -> CertificateParams {
     p
 }
 
-/// Pins `cert` to the fixture's app with `tenancy::pin_certificate`, as the admin would.
-async fn pin(f: &Fixture, cert: &ClientCert) {
-    let store = f.server.store.clone();
-    let id = f.app.id;
-    let der = cert.der.to_vec();
-    tokio::task::spawn_blocking(move || {
-        // The current app (an earlier pin may have changed it).
-        let mut app = skms_core::store::Store::app(&*store, id).unwrap().unwrap();
-        tenancy::pin_certificate(&*store, &mut app, &der).unwrap();
-    })
-    .await
-    .unwrap();
-}
-
 /// Trusts `ca` (DER) for the fixture's app.
 async fn trust(f: &Fixture, ca: Vec<u8>) {
     let store = f.server.store.clone();
@@ -418,7 +351,7 @@ async fn trust(f: &Fixture, ca: Vec<u8>) {
 async fn authenticates(f: &Fixture, cert: &ClientCert) -> bool {
     let mut s = connect(f, Some(cert)).await;
     discover_versions(&mut s).await;
-    let r: ResponseMessage = exchange(&mut s, &hex::decode(CREATE).unwrap()).await;
+    let r: ResponseMessage = exchange(&mut s, &request_bytes("A4.")).await;
     let item = &r.batch_items[0];
     if item.result_reason == Some(ResultReason::AUTHENTICATION_NOT_SUCCESSFUL) {
         assert_eq!(item.result_status, ResultStatus::OPERATION_FAILED);
@@ -538,7 +471,7 @@ async fn a_client_that_never_reads_its_responses_does_not_hold_a_slot_for_ever()
     // Pipeline Discover Versions without reading a single response, until the
     // server stops reading because its own writes are blocked.
     let mut s = connect_small_buffers(&f).await;
-    let burst = hex::decode(DV).unwrap().repeat(100);
+    let burst = request_bytes("A1.").repeat(100);
     let mut sent = 0usize;
     let started = Instant::now();
     loop {

@@ -4,7 +4,7 @@
 
 use kmip::binary::Limits;
 use kmip::enums::{ResultReason, ResultStatus};
-use kmip::messages::{ProtocolVersion, RequestMessage, ResponseMessage};
+use kmip::messages::{ProtocolVersion, ResponseMessage};
 use kmip::payloads::ResponsePayload;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -14,17 +14,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
-/// vsphere-kmip.md A1: Discover Versions, no batch id, empty payload.
-const DV: &str = "42007801000000604200770100000038420069010000002042006a0200000004000000010000000042006b0200000004000000010000000042000d0200000004000000010000000042000f010000001842005c05000000040000001e000000004200790100000000";
-/// A3: Query (Query Server Information), batch id QLKC01.
-const QUERY: &str = "42007801000000804200770100000038420069010000002042006a0200000004000000010000000042006b0200000004000000010000000042000d0200000004000000010000000042000f010000003842005c050000000400000018000000004200930800000008514c4b4301000000420079010000001042007405000000040000000300000000";
-/// A4: Create (AES-256), batch id QLKC01.
-const CREATE: &str = "42007801000001304200770100000038420069010000002042006a0200000004000000010000000042006b0200000004000000010000000042000d0200000004000000010000000042000f01000000e842005c050000000400000001000000004200930800000008514c4b430100000042007901000000c04200570500000004000000020000000042009101000000a8420008010000003042000a070000001743727970746f6772617068696320416c676f726974686d0042000b05000000040000000300000000420008010000003042000a070000001843727970746f67726170686963205573616765204d61736b42000b02000000040000000c00000000420008010000003042000a070000001443727970746f67726170686963204c656e6774680000000042000b02000000040000010000000000";
-
-/// A directory removed when dropped.
 mod common;
 
-use common::{client_config, connect, connect_with, self_signed, ClientCert, Fixture};
+use common::{
+    assert_discover_versions, assert_failed, client_config, connect, connect_with, request,
+    request_bytes, self_signed, ClientCert, Fixture,
+};
 
 /// A server with account "acme" and app "vcenter" (10 s idle timeout).
 async fn start(name: &str) -> Fixture {
@@ -40,10 +35,10 @@ async fn exchange(s: &mut TlsStream<TcpStream>, request: Vec<u8>) -> ResponseMes
     common::exchange(s, &request).await
 }
 
-/// A captured request (hex) with a Username and Password credential added.
-fn with_password(hex_request: &str, username: &str, password: &str) -> Vec<u8> {
-    let r = RequestMessage::decode(&hex::decode(hex_request).unwrap(), &Limits::default()).unwrap();
-    common::with_password(r, username, password).encode()
+/// The captured request of section `title` (vsphere-kmip.md, "A4.") with a
+/// Username and Password credential added.
+fn with_password(title: &str, username: &str, password: &str) -> Vec<u8> {
+    common::with_password(request(title), username, password).encode()
 }
 
 fn reason(r: &ResponseMessage) -> Option<ResultReason> {
@@ -68,25 +63,20 @@ fn assert_authenticated(r: &ResponseMessage) {
 }
 
 fn assert_unauthenticated(r: &ResponseMessage) {
-    assert_eq!(
-        r.batch_items[0].result_status,
-        ResultStatus::OPERATION_FAILED
+    assert_eq!(r.batch_items.len(), 1);
+    assert_failed(
+        &r.batch_items[0],
+        ResultReason::AUTHENTICATION_NOT_SUCCESSFUL,
     );
-    assert_eq!(reason(r), Some(ResultReason::AUTHENTICATION_NOT_SUCCESSFUL));
 }
 
+/// Discover Versions (A1): 1.1 echoed, no batch ID asked and none echoed, 1.1 offered.
 async fn discover_versions(s: &mut TlsStream<TcpStream>) {
-    let r = exchange(s, hex::decode(DV).unwrap()).await;
+    let r = exchange(s, request_bytes("A1.")).await;
     assert_eq!(r.header.protocol_version, ProtocolVersion::new(1, 1));
     let item = &r.batch_items[0];
-    assert_eq!(item.result_status, ResultStatus::SUCCESS);
     assert_eq!(item.unique_batch_item_id, None, "no id asked, none echoed");
-    match &item.payload {
-        Some(ResponsePayload::DiscoverVersions(p)) => {
-            assert!(p.protocol_version.contains(&ProtocolVersion::new(1, 1)))
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_discover_versions(&r);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -94,7 +84,7 @@ async fn vcenter_opening_then_password_authentication() {
     let f = start("password").await;
     let mut s = connect(&f, None).await;
     discover_versions(&mut s).await;
-    let r = exchange(&mut s, hex::decode(QUERY).unwrap()).await;
+    let r = exchange(&mut s, request_bytes("A3.")).await;
     let item = &r.batch_items[0];
     assert_eq!(item.result_status, ResultStatus::SUCCESS);
     assert_eq!(
@@ -114,31 +104,31 @@ async fn vcenter_opening_then_password_authentication() {
 
     // The credential authenticates this request…
     let user = f.app.id.to_string();
-    let r = exchange(&mut s, with_password(CREATE, &user, &f.secret)).await;
+    let r = exchange(&mut s, with_password("A4.", &user, &f.secret)).await;
     assert_authenticated(&r);
     // …and the connection: a later request without one is the same app.
-    let r = exchange(&mut s, hex::decode(CREATE).unwrap()).await;
+    let r = exchange(&mut s, request_bytes("A4.")).await;
     assert_authenticated(&r);
     drop(s);
 
     // A new connection starts with nobody.
     let mut s = connect(&f, None).await;
     discover_versions(&mut s).await;
-    let r = exchange(&mut s, hex::decode(CREATE).unwrap()).await;
+    let r = exchange(&mut s, request_bytes("A4.")).await;
     assert_unauthenticated(&r);
     // A wrong password, or an unknown app, is refused.
-    let r = exchange(&mut s, with_password(CREATE, &user, "wrong")).await;
+    let r = exchange(&mut s, with_password("A4.", &user, "wrong")).await;
     assert_unauthenticated(&r);
     let other = skms_core::ids::AppId::new().to_string();
-    let r = exchange(&mut s, with_password(CREATE, &other, &f.secret)).await;
+    let r = exchange(&mut s, with_password("A4.", &other, &f.secret)).await;
     assert_unauthenticated(&r);
     // The right one still works after failures (slowed, not locked out).
-    let r = exchange(&mut s, with_password(CREATE, &user, &f.secret)).await;
+    let r = exchange(&mut s, with_password("A4.", &user, &f.secret)).await;
     assert_authenticated(&r);
     // A failed credential ends what the earlier one established on the connection.
-    let r = exchange(&mut s, with_password(CREATE, &user, "wrong")).await;
+    let r = exchange(&mut s, with_password("A4.", &user, "wrong")).await;
     assert_unauthenticated(&r);
-    let r = exchange(&mut s, hex::decode(CREATE).unwrap()).await;
+    let r = exchange(&mut s, request_bytes("A4.")).await;
     assert_unauthenticated(&r);
     assert_eq!(f.account.name, "acme");
     f.server.stop().await;
@@ -200,7 +190,7 @@ async fn client_certificates_pinned_or_issued_by_a_trusted_ca() {
     ] {
         let mut s = connect(&f, Some(cert)).await;
         discover_versions(&mut s).await;
-        let r = exchange(&mut s, hex::decode(CREATE).unwrap()).await;
+        let r = exchange(&mut s, request_bytes("A4.")).await;
         if ok {
             assert_authenticated(&r);
         } else {
@@ -264,7 +254,7 @@ async fn survives_probes_garbage_huge_and_truncated_messages() {
 
     // A well-framed message that is not a valid request: error, connection kept.
     let mut s = connect(&f, None).await;
-    let mut bad = hex::decode(DV).unwrap();
+    let mut bad = request_bytes("A1.");
     bad[0x1b] = 0x07; // the Protocol Version Major item claims to be a Text String
     let r = exchange(&mut s, bad).await;
     assert_eq!(reason(&r), Some(ResultReason::INVALID_MESSAGE));
@@ -272,7 +262,7 @@ async fn survives_probes_garbage_huge_and_truncated_messages() {
 
     // A truncated frame, then close.
     let mut s = connect(&f, None).await;
-    s.write_all(&hex::decode(DV).unwrap()[..40]).await.unwrap();
+    s.write_all(&request_bytes("A1.")[..40]).await.unwrap();
     let _ = s.shutdown().await;
     drop(s);
 

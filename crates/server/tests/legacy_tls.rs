@@ -8,15 +8,15 @@
 mod common;
 
 use common::{
-    connect, request, request_bytes, self_signed, start_with, with_password, ClientCert, Fixture,
+    assert_discover_versions, assert_failed, connect, kmip_app, pin_to, request, request_bytes,
+    self_signed, self_signed_pem, start_with, with_password, ClientCert, Fixture,
 };
 use kmip::binary::{frame_len, Limits};
 use kmip::enums::{ObjectType, ResultReason, ResultStatus};
-use kmip::messages::{ProtocolVersion, ResponseMessage};
+use kmip::messages::ResponseMessage;
 use kmip::payloads::ResponsePayload;
-use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use skms_core::model::{App, AuthMethod};
-use skms_core::tenancy::{self, NewApp};
+use skms_core::tenancy;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -135,17 +135,6 @@ fn discover_then_create(f: &Fixture) -> Vec<Vec<u8>> {
     ]
 }
 
-fn assert_discover_versions(r: &ResponseMessage) {
-    let item = &r.batch_items[0];
-    assert_eq!(item.result_status, ResultStatus::SUCCESS, "{item:?}");
-    match &item.payload {
-        Some(ResponsePayload::DiscoverVersions(p)) => {
-            assert!(p.protocol_version.contains(&ProtocolVersion::new(1, 1)))
-        }
-        other => panic!("{other:?}"),
-    }
-}
-
 fn assert_created(r: &ResponseMessage) {
     let item = &r.batch_items[0];
     assert_eq!(item.result_status, ResultStatus::SUCCESS, "{item:?}");
@@ -157,16 +146,9 @@ fn assert_created(r: &ResponseMessage) {
 }
 
 fn assert_unauthenticated(r: &ResponseMessage) {
-    let item = &r.batch_items[0];
-    assert_eq!(
-        item.result_status,
-        ResultStatus::OPERATION_FAILED,
-        "{item:?}"
-    );
-    assert_eq!(
-        item.result_reason,
-        Some(ResultReason::AUTHENTICATION_NOT_SUCCESSFUL),
-        "{item:?}"
+    assert_failed(
+        &r.batch_items[0],
+        ResultReason::AUTHENTICATION_NOT_SUCCESSFUL,
     );
 }
 
@@ -244,36 +226,10 @@ async fn certificate_app(f: &Fixture) -> App {
     let keyring = tenancy::Keyring::new(f.server.root.clone());
     let account = f.account.id;
     tokio::task::spawn_blocking(move || {
-        tenancy::create_app(
-            &*store,
-            &keyring,
-            account,
-            NewApp {
-                name: "vcenter-cert".into(),
-                description: String::new(),
-                kmip: true,
-                rest: false,
-                auth_method: AuthMethod::Certificate,
-                groups: vec![],
-                default_group: None,
-            },
-            1,
-        )
-        .unwrap()
-        .0
-    })
-    .await
-    .unwrap()
-}
-
-/// Pins `cert` to `app` and returns the app as stored.
-async fn pin_to(f: &Fixture, app: &App, cert: &ClientCert) -> App {
-    let store = f.server.store.clone();
-    let mut app = app.clone();
-    let der = cert.der.to_vec();
-    tokio::task::spawn_blocking(move || {
-        tenancy::pin_certificate(&*store, &mut app, &der).unwrap();
-        app
+        let new = kmip_app("vcenter-cert", AuthMethod::Certificate);
+        tenancy::create_app(&*store, &keyring, account, new, 1)
+            .unwrap()
+            .0
     })
     .await
     .unwrap()
@@ -284,7 +240,7 @@ async fn a_rustls_client_with_a_pinned_certificate_gets_tls13_and_its_app() {
     let f = start_legacy("rustls").await;
     let cert = self_signed("vcenter.example.com");
     let app = certificate_app(&f).await;
-    pin_to(&f, &app, &cert).await;
+    pin_to(&f, app.id, &cert).await;
     let mut s = connect(&f, Some(&cert)).await;
     assert_eq!(
         s.get_ref().1.protocol_version(),
@@ -307,20 +263,13 @@ async fn a_rustls_client_with_a_pinned_certificate_gets_tls13_and_its_app() {
 /// the test's own temporary directory for `s_client -cert -key` (test
 /// material): (certificate, the `-cert -key` arguments).
 fn client_cert_files(f: &Fixture, cn: &str) -> (ClientCert, Vec<String>) {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut p = rcgen::CertificateParams::new(vec![]).unwrap();
-    p.distinguished_name.push(rcgen::DnType::CommonName, cn);
-    let cert = p.self_signed(&key).unwrap();
+    let (cert, cert_pem, key_pem) = self_signed_pem(cn);
     let crt_path = f._dir.0.join(format!("{cn}.crt"));
     let key_path = f._dir.0.join(format!("{cn}.key"));
-    std::fs::write(&crt_path, cert.pem()).unwrap();
-    std::fs::write(&key_path, key.serialize_pem()).unwrap();
-    let der = PrivatePkcs8KeyDer::from(key.serialize_der());
+    std::fs::write(&crt_path, cert_pem).unwrap();
+    std::fs::write(&key_path, key_pem).unwrap();
     (
-        ClientCert {
-            der: cert.der().clone(),
-            key: PrivateKeyDer::Pkcs8(der),
-        },
+        cert,
         vec![
             "-cert".into(),
             crt_path.display().to_string(),
@@ -335,7 +284,7 @@ async fn a_client_certificate_over_aes128_sha256_identifies_its_app_as_with_rust
     let f = start_legacy("clientcert").await;
     let (cert, extra) = client_cert_files(&f, "vcenter7.example.com");
     let app = certificate_app(&f).await;
-    pin_to(&f, &app, &cert).await;
+    pin_to(&f, app.id, &cert).await;
     let requests = vec![request_bytes("A1."), request("A4.").encode()];
     let r = kmip_through_s_client(&f, "AES128-SHA256", &extra, requests).await;
     assert_discover_versions(&r[0]);

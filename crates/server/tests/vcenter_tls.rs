@@ -14,7 +14,6 @@ use common::*;
 use kmip::attributes::AttributeReference;
 use kmip::enums::*;
 use kmip::messages::*;
-use kmip::objects::{KeyMaterial, KeyValue, Object};
 use kmip::payloads::*;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -169,25 +168,7 @@ async fn get_key(s: &mut Tls, req: RequestMessage, uid: &str, what: &str) -> Vec
         panic!("{what}")
     };
     assert_eq!(g.unique_identifier, uid);
-    assert_eq!(g.object_type, ObjectType::SYMMETRIC_KEY);
-    let Object::SymmetricKey(k) = &g.object else {
-        panic!("{what}: {:?}", g.object)
-    };
-    assert_eq!(k.key_block.key_format_type, KeyFormatType::RAW, "{what}");
-    assert_eq!(
-        k.key_block.cryptographic_algorithm,
-        Some(CryptographicAlgorithm::AES),
-        "{what}"
-    );
-    assert_eq!(k.key_block.cryptographic_length, Some(256), "{what}");
-    let Some(KeyValue::Plain(p)) = &k.key_block.key_value else {
-        panic!("{what}")
-    };
-    let KeyMaterial::Bytes(b) = &p.key_material else {
-        panic!("{what}")
-    };
-    assert_eq!(b.len(), 32, "{what}");
-    b.as_slice().to_vec()
+    raw_aes_256_key(g, what).to_vec()
 }
 
 async fn state(s: &mut Tls, req: RequestMessage, uid: &str, what: &str) -> State {
@@ -517,16 +498,7 @@ async fn vcenter_8_password_credential_only_on_some_requests() {
     let r = exchange(&mut s, &with_uid(request("A12."), &vm).encode()).await;
     check_header(&r, "anonymous x-");
     let item = &r.batch_items[0];
-    assert_eq!(
-        item.result_status,
-        ResultStatus::OPERATION_FAILED,
-        "{item:?}"
-    );
-    assert_eq!(
-        item.result_reason,
-        Some(ResultReason::AUTHENTICATION_NOT_SUCCESSFUL),
-        "{item:?}"
-    );
+    assert_failed(item, ResultReason::AUTHENTICATION_NOT_SUCCESSFUL);
     assert_eq!(
         item.unique_batch_item_id.as_ref().map(|b| b.as_slice()),
         Some(QLKC1)
@@ -543,16 +515,7 @@ async fn vcenter_8_password_credential_only_on_some_requests() {
         Some(QLKC1)
     );
     for item in &r.batch_items {
-        assert_eq!(
-            item.result_status,
-            ResultStatus::OPERATION_FAILED,
-            "{item:?}"
-        );
-        assert_eq!(
-            item.result_reason,
-            Some(ResultReason::AUTHENTICATION_NOT_SUCCESSFUL),
-            "{item:?}"
-        );
+        assert_failed(item, ResultReason::AUTHENTICATION_NOT_SUCCESSFUL);
     }
     // The connection is still usable: a credential now makes it the app.
     assert_eq!(
@@ -587,16 +550,7 @@ async fn vcenter_8_password_credential_only_on_some_requests() {
     .await;
     let r = exchange(&mut s, &with_uid(request("A12."), &vm).encode()).await;
     let item = &r.batch_items[0];
-    assert_eq!(
-        item.result_status,
-        ResultStatus::OPERATION_FAILED,
-        "{item:?}"
-    );
-    assert_eq!(
-        item.result_reason,
-        Some(ResultReason::ITEM_NOT_FOUND),
-        "{item:?}"
-    );
+    assert_failed(item, ResultReason::ITEM_NOT_FOUND);
     absent_x(
         &mut s,
         with_uid(request("A12."), &theirs),

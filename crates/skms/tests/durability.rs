@@ -5,27 +5,7 @@
 
 mod common;
 
-use kmip::attributes::{Attribute, Attributes};
-use kmip::enums::{CryptographicAlgorithm, ObjectType, ResultStatus};
 use kmip::objects::Object;
-use kmip::payloads::{CreateRequest, GetRequest, ResponsePayload};
-use kmip::{Tag, Value};
-
-fn create() -> kmip::payloads::RequestPayload {
-    CreateRequest {
-        object_type: ObjectType::SYMMETRIC_KEY,
-        attributes: Attributes::new(vec![
-            Attribute::new(
-                Tag::CRYPTOGRAPHIC_ALGORITHM,
-                Value::Enumeration(CryptographicAlgorithm::AES.0),
-            ),
-            Attribute::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
-            Attribute::new(Tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(12)),
-        ]),
-        protection_storage_masks: None,
-    }
-    .into()
-}
 
 #[test]
 fn acknowledged_creates_survive_kill_9_and_key_bytes_never_reach_disk_or_logs() {
@@ -42,18 +22,7 @@ fn acknowledged_creates_survive_kill_9_and_key_bytes_never_reach_disk_or_logs() 
         (user, pass) = (tenant.username, tenant.password);
         let mut s = common::kmip_connect(server.port, &ca);
         for _ in 0..40 {
-            let r = common::kmip_exchange(&mut s, common::kmip_request(&user, &pass, create()));
-            let item = &r.batch_items[0];
-            assert_eq!(
-                item.result_status,
-                ResultStatus::SUCCESS,
-                "{:?}",
-                item.result_message
-            );
-            let Some(ResponsePayload::Create(c)) = &item.payload else {
-                panic!("{item:?}")
-            };
-            acked.push(c.unique_identifier.clone());
+            acked.push(common::kmip_create_aes_256(&mut s, &user, &pass));
         }
         server.child.0.kill().unwrap(); // SIGKILL: no shutdown, no flush
         server.child.0.wait().unwrap();
@@ -64,21 +33,7 @@ fn acknowledged_creates_survive_kill_9_and_key_bytes_never_reach_disk_or_logs() 
     let mut s = common::kmip_connect(server.port, &ca);
     let mut keys = Vec::new();
     for uid in &acked {
-        let get = GetRequest {
-            unique_identifier: Some(uid.clone()),
-            ..Default::default()
-        };
-        let r = common::kmip_exchange(&mut s, common::kmip_request(&user, &pass, get.into()));
-        let item = &r.batch_items[0];
-        assert_eq!(
-            item.result_status,
-            ResultStatus::SUCCESS,
-            "{uid}: {:?}",
-            item.result_message
-        );
-        let Some(ResponsePayload::Get(g)) = &item.payload else {
-            panic!("{item:?}")
-        };
+        let g = common::kmip_get(&mut s, &user, &pass, uid);
         let Object::SymmetricKey(k) = &g.object else {
             panic!("{g:?}")
         };

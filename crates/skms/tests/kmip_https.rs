@@ -10,9 +10,6 @@ use kmip::enums::{ResultReason, ResultStatus};
 use kmip::messages::ResponseMessage;
 use kmip::payloads::{GetRequest, ResponsePayload};
 
-/// vsphere-kmip.md A4: vCenter 7's Create of an AES-256 key (KMIP 1.1, batch id "QLKC\x01\0\0\0").
-const A4_CREATE: &str = "42007801000001304200770100000038420069010000002042006a0200000004000000010000000042006b0200000004000000010000000042000d0200000004000000010000000042000f01000000e842005c050000000400000001000000004200930800000008514c4b430100000042007901000000c04200570500000004000000020000000042009101000000a8420008010000003042000a070000001743727970746f6772617068696320416c676f726974686d0042000b05000000040000000300000000420008010000003042000a070000001843727970746f67726170686963205573616765204d61736b42000b02000000040000000c00000000420008010000003042000a070000001443727970746f67726170686963204c656e6774680000000042000b02000000040000010000000000";
-
 /// curl POSTs `body` to `/kmip` as `user`:`password` with `content_type`;
 /// returns the HTTP status, the response Content-Type and the body.
 fn curl(
@@ -86,7 +83,8 @@ fn vcenter_create_as_ttlv_then_get_as_json_and_xml() {
     let limits = Limits::default();
 
     // vCenter's Create, byte for byte, as application/octet-stream.
-    let create = hex::decode(A4_CREATE).unwrap();
+    // vsphere-kmip.md A4: vCenter 7's Create of an AES-256 key (KMIP 1.1, batch id "QLKC\x01\0\0\0").
+    let create = skms_test_support::vcenter::request_bytes("A4.");
     let (status, ct, body) = curl(&server, user, pass, "application/octet-stream", &create);
     assert_eq!((status, ct.as_str()), (200, "application/octet-stream"));
     let r = ResponseMessage::from_ttlv(kmip::binary::decode(&body, &limits).unwrap()).unwrap();
@@ -103,17 +101,14 @@ fn vcenter_create_as_ttlv_then_get_as_json_and_xml() {
 
     // Get of that key in JSON and in XML: the same 32 key bytes both ways.
     let get = || {
-        let mut m = common::kmip_request(
-            "",
-            "",
+        common::kmip_request_anonymous(
             GetRequest {
                 unique_identifier: Some(uid.clone()),
                 ..Default::default()
             }
             .into(),
-        );
-        m.header.authentication = None;
-        m.to_ttlv()
+        )
+        .to_ttlv()
     };
     let mut keys = Vec::new();
     for (ct_in, encode, decode) in [

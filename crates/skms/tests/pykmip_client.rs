@@ -137,6 +137,31 @@ fn openssl(dir: &std::path::Path, args: &[&str]) {
     );
 }
 
+/// Makes `NAME.key` and a self-signed `NAME.crt` (ECDSA P-256, 30 days, subject
+/// `subject`, `extra` options of `openssl req`) in `dir`.
+fn self_signed_p256(dir: &std::path::Path, name: &str, subject: &str, extra: &[&str]) {
+    let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &key,
+        "-out",
+        &crt,
+        "-days",
+        "30",
+        "-subj",
+        subject,
+    ];
+    args.extend_from_slice(extra);
+    openssl(dir, &args);
+}
+
 /// Runs the PyKMIP client with a client certificate and no password.
 fn pykmip_with_cert(
     server: &common::Server,
@@ -172,66 +197,15 @@ fn pykmip_authenticates_with_pinned_and_ca_issued_certificates() {
     let c = |f: &str| certs.join(f).to_str().unwrap().to_string();
 
     // vCenter's "vCenter Certificate" option: its own self-signed certificate with an arbitrary CN.
-    openssl(
-        &certs,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "self.key",
-            "-out",
-            "self.crt",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=kmipClient20161127094708",
-        ],
-    );
+    self_signed_p256(&certs, "self", "/CN=kmipClient20161127094708", &[]);
     // Another self-signed certificate that nobody pins.
-    openssl(
-        &certs,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "stranger.key",
-            "-out",
-            "stranger.crt",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=stranger",
-        ],
-    );
+    self_signed_p256(&certs, "stranger", "/CN=stranger", &[]);
     // The "vCenter Root CA Certificate" option: a CA, and a client certificate it issues with CN = app UUID.
-    openssl(
+    self_signed_p256(
         &certs,
+        "ca",
+        "/CN=vCenter Root CA",
         &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=vCenter Root CA",
             "-addext",
             "basicConstraints=critical,CA:TRUE",
             "-addext",

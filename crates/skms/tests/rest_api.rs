@@ -7,10 +7,7 @@
 mod common;
 
 use common::{Login, Server};
-use kmip::attributes::{Attribute, Attributes};
-use kmip::enums::{CryptographicAlgorithm, ObjectType, ResultStatus};
-use kmip::payloads::{CreateRequest, RequestPayload};
-use kmip::{Tag, Value};
+use kmip::enums::ResultStatus;
 use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::StatusCode;
 use serde_json::{json, Value as Json};
@@ -214,21 +211,7 @@ fn roles_isolation_credentials_and_bad_input() {
     assert_eq!(api.get("/api/v1/apps", &app).0, StatusCode::FORBIDDEN);
 
     // KMIP in JSON over REST: Create then Get, by the same operations as KMIP over TLS.
-    let create: RequestPayload = CreateRequest {
-        object_type: ObjectType::SYMMETRIC_KEY,
-        attributes: Attributes::new(vec![
-            Attribute::new(
-                Tag::CRYPTOGRAPHIC_ALGORITHM,
-                Value::Enumeration(CryptographicAlgorithm::AES.0),
-            ),
-            Attribute::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
-            Attribute::new(Tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(12)),
-        ]),
-        protection_storage_masks: None,
-    }
-    .into();
-    let mut message = common::kmip_request("", "", create);
-    message.header.authentication = None;
+    let message = common::kmip_request_anonymous(common::create_aes_256());
     let body = kmip::json::to_string(&message.to_ttlv());
     let resp = api
         .req(reqwest::Method::POST, "/kmip", Some((&app_id, &secret)))
@@ -250,6 +233,7 @@ fn roles_isolation_credentials_and_bad_input() {
     // Garbage is answered in KMIP (Invalid Message), not with a dropped request.
     let resp = api
         .req(reqwest::Method::POST, "/kmip", Some((&app_id, &secret)))
+        .header("content-type", "application/json")
         .body("{ not kmip")
         .send()
         .unwrap();
@@ -329,6 +313,10 @@ fn roles_isolation_credentials_and_bad_input() {
         .send()
         .unwrap();
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // The unread body makes the connection unusable: the server says it closes it.
+    assert_eq!(resp.headers()["connection"], "close");
+    let v: Json = resp.json().unwrap();
+    assert!(v["error"].as_str().unwrap().contains("bytes"), "{v}");
     assert_eq!(
         api.get("/api/v1/nothing-here", &alice).0,
         StatusCode::NOT_FOUND

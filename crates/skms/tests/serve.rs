@@ -3,12 +3,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::sync::Arc;
 use std::time::Duration;
-
-/// vsphere-kmip.md A1: Discover Versions, no batch id, empty payload.
-const DV: &str = "42007801000000604200770100000038420069010000002042006a0200000004000000010000000042006b0200000004000000010000000042000d0200000004000000010000000042000f010000001842005c05000000040000001e000000004200790100000000";
 
 #[test]
 fn first_start_creates_the_data_dir_and_serves_kmip() {
@@ -48,33 +43,13 @@ fn first_start_creates_the_data_dir_and_serves_kmip() {
     }
 
     // Discover Versions over TLS, trusting the generated CA.
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls::pki_types::CertificateDer::pem_file_iter(&ca_path).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let conn =
-        rustls::ClientConnection::new(Arc::new(config), "localhost".try_into().unwrap()).unwrap();
-    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
-    tls.write_all(&hex::decode(DV).unwrap()).unwrap();
-    let mut head = [0u8; 8];
-    tls.read_exact(&mut head).unwrap();
-    let mut body = vec![0u8; kmip::binary::frame_len(&head).unwrap() - 8];
-    tls.read_exact(&mut body).unwrap();
-    let response = kmip::messages::ResponseMessage::decode(
-        &[&head[..], &body].concat(),
-        &kmip::binary::Limits::default(),
-    )
-    .unwrap();
+    let mut tls = common::kmip_connect(port, &ca_path);
+    tls.get_ref()
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // vsphere-kmip.md A1: Discover Versions, no batch id, empty payload.
+    let dv = skms_test_support::vcenter::request("A1.");
+    let response = common::kmip_exchange(&mut tls, dv);
     assert_eq!(
         response.batch_items[0].result_status,
         kmip::enums::ResultStatus::SUCCESS

@@ -5,91 +5,13 @@
 
 mod common;
 
-use kmip::attributes::{Attribute, Attributes};
-use kmip::enums::{CryptographicAlgorithm, ObjectType, ResultStatus};
-use kmip::messages::{ProtocolVersion, RequestBatchItem, RequestHeader, RequestMessage};
-use kmip::payloads::{CreateRequest, DiscoverVersionsRequest, GetRequest, ResponsePayload};
-use kmip::{Tag, Value};
+use kmip::enums::ResultStatus;
+use kmip::payloads::{DiscoverVersionsRequest, ResponsePayload};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
-
-/// A running `skms serve` whose standard output is still being collected.
-struct Serve {
-    /// The process, its ports and its output up to "KMIP over TLS listening on".
-    server: common::Server,
-    /// The lines printed after that.
-    rest: Receiver<String>,
-}
-
-/// Starts `skms serve` on `dir` with free loopback ports and waits (60 s at
-/// most) until it listens; its log (debug level) goes to `log`.
-///
-/// Unlike `common::serve_logging`, keeps reading standard output afterwards,
-/// so that what the server prints when it stops can be checked.
-fn serve(dir: &Path, log: &Path) -> Serve {
-    let port = common::free_port();
-    let https_port = common::free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_skms"))
-        .args(["serve", "--data-dir"])
-        .arg(dir)
-        .arg("--kmip-addr")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--https-addr")
-        .arg(format!("127.0.0.1:{https_port}"))
-        .env_remove("SKMS_CONFIG")
-        .env("SKMS_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(log)
-                .unwrap(),
-        ))
-        .spawn()
-        .unwrap();
-    let mut child = common::Killed(child);
-    let stdout = child.0.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut head = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx.recv_timeout(left).unwrap_or_else(|_| {
-            panic!(
-                "no listening line in time; got {head:#?}; log:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            )
-        });
-        let done = line.contains("KMIP over TLS listening on");
-        head.push(line);
-        if done {
-            break;
-        }
-    }
-    Serve {
-        server: common::Server {
-            child,
-            port,
-            https_port,
-            dir: dir.to_path_buf(),
-            stdout: head.join("\n"),
-        },
-        rest: rx,
-    }
-}
 
 /// A data directory and a log file beside it, both removed when dropped (even
 /// when a test fails).
@@ -125,10 +47,10 @@ fn send_signal(pid: u32, signal: &str) {
 }
 
 /// Waits at most `limit` for the process to exit: its status and how long it took.
-fn wait_exit(s: &mut Serve, limit: Duration) -> Option<(ExitStatus, Duration)> {
+fn wait_exit(s: &mut common::Server, limit: Duration) -> Option<(ExitStatus, Duration)> {
     let started = Instant::now();
     loop {
-        if let Some(status) = s.server.child.0.try_wait().unwrap() {
+        if let Some(status) = s.child.0.try_wait().unwrap() {
             return Some((status, started.elapsed()));
         }
         if started.elapsed() > limit {
@@ -138,23 +60,9 @@ fn wait_exit(s: &mut Serve, limit: Duration) -> Option<(ExitStatus, Duration)> {
     }
 }
 
-/// Everything the process printed after "listening on", up to the end of its output (5 s at most).
-fn rest_of_stdout(s: &Serve) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut lines = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match s.rest.recv_timeout(left) {
-            Ok(line) => lines.push(line),
-            Err(RecvTimeoutError::Disconnected) => return lines,
-            Err(RecvTimeoutError::Timeout) => panic!("standard output still open: {lines:?}"),
-        }
-    }
-}
-
 /// Sends `signal` and checks a clean stop: exit status 0 within 10 s and "stopped" printed.
-fn stop_with(s: &mut Serve, signal: &str, log: &Path) {
-    send_signal(s.server.child.0.id(), signal);
+fn stop_with(s: &mut common::Server, signal: &str, log: &Path) {
+    send_signal(s.child.0.id(), signal);
     let Some((status, took)) = wait_exit(s, Duration::from_secs(10)) else {
         panic!(
             "`skms serve` still running 10 s after SIG{signal}; log:\n{}",
@@ -171,7 +79,7 @@ fn stop_with(s: &mut Serve, signal: &str, log: &Path) {
         took < Duration::from_secs(5),
         "stopping took {took:?} after SIG{signal}"
     );
-    let printed = rest_of_stdout(s);
+    let printed = s.rest_of_stdout();
     assert!(
         printed.iter().any(|l| l.trim() == "stopped"),
         "no \"stopped\" after SIG{signal}: {printed:?}"
@@ -197,39 +105,9 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         .collect()
 }
 
-fn create_aes_key() -> kmip::payloads::RequestPayload {
-    CreateRequest {
-        object_type: ObjectType::SYMMETRIC_KEY,
-        attributes: Attributes::new(vec![
-            Attribute::new(
-                Tag::CRYPTOGRAPHIC_ALGORITHM,
-                Value::Enumeration(CryptographicAlgorithm::AES.0),
-            ),
-            Attribute::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
-            Attribute::new(Tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(12)),
-        ]),
-        protection_storage_masks: None,
-    }
-    .into()
-}
-
 /// Discover Versions without a credential: Success.
 fn discover_versions(port: u16, ca: &Path) {
-    let payload: kmip::payloads::RequestPayload = DiscoverVersionsRequest::default().into();
-    let request = RequestMessage {
-        header: RequestHeader {
-            protocol_version: ProtocolVersion::new(1, 1),
-            batch_count: 1,
-            ..Default::default()
-        },
-        batch_items: vec![RequestBatchItem {
-            operation: payload.operation().expect("a typed payload"),
-            ephemeral: None,
-            unique_batch_item_id: None,
-            payload,
-            message_extension: None,
-        }],
-    };
+    let request = common::kmip_request_anonymous(DiscoverVersionsRequest::default().into());
     let mut s = common::kmip_connect(port, ca);
     let r = common::kmip_exchange(&mut s, request);
     let item = &r.batch_items[0];
@@ -248,25 +126,11 @@ fn stops_cleanly_on(signal: &str) {
     let ca = dir.join(skms_server::init::CA_CERT_FILE);
 
     // First run: a key is created; the connection stays open, idle.
-    let mut server = serve(&dir, &log);
-    let tenant = server.server.tenant("Acme", "vcenter");
+    let mut server = common::serve_logging(&dir, Some(&log));
+    let tenant = server.tenant("Acme", "vcenter");
     let (user, pass) = (tenant.username, tenant.password);
-    let mut held = common::kmip_connect(server.server.port, &ca);
-    let r = common::kmip_exchange(
-        &mut held,
-        common::kmip_request(&user, &pass, create_aes_key()),
-    );
-    let item = &r.batch_items[0];
-    assert_eq!(
-        item.result_status,
-        ResultStatus::SUCCESS,
-        "{:?}",
-        item.result_message
-    );
-    let Some(ResponsePayload::Create(c)) = &item.payload else {
-        panic!("{item:?}")
-    };
-    let uid = c.unique_identifier.clone();
+    let mut held = common::kmip_connect(server.port, &ca);
+    let uid = common::kmip_create_aes_256(&mut held, &user, &pass);
     let before = snapshot(&dir);
     for f in [
         skms_server::init::ROOT_KEY_FILE,
@@ -303,27 +167,15 @@ fn stops_cleanly_on(signal: &str) {
     assert!(dir.join(skms_server::init::DB_FILE).is_file());
 
     // Second run on it: nothing is created again, and the key is there.
-    let mut server = serve(&dir, &log);
+    let mut server = common::serve_logging(&dir, Some(&log));
     assert!(
-        !server.server.stdout.contains("created") && !server.server.stdout.contains("reissuing"),
+        !server.stdout.contains("created") && !server.stdout.contains("reissuing"),
         "the second start recreated something:\n{}",
-        server.server.stdout
+        server.stdout
     );
-    discover_versions(server.server.port, &ca);
-    let mut s = common::kmip_connect(server.server.port, &ca);
-    let get = GetRequest {
-        unique_identifier: Some(uid.clone()),
-        ..Default::default()
-    };
-    let r = common::kmip_exchange(&mut s, common::kmip_request(&user, &pass, get.into()));
-    let item = &r.batch_items[0];
-    assert_eq!(
-        item.result_status,
-        ResultStatus::SUCCESS,
-        "{uid}: {:?}",
-        item.result_message
-    );
-    assert!(matches!(&item.payload, Some(ResponsePayload::Get(_))));
+    discover_versions(server.port, &ca);
+    let mut s = common::kmip_connect(server.port, &ca);
+    common::kmip_get(&mut s, &user, &pass, &uid);
     drop(s);
 
     // And the same signal stops it again (no connection open this time).
@@ -362,11 +214,11 @@ fn a_signal_right_after_listening_on_is_a_clean_stop() {
     let scratch = Scratch::new("signals-early");
     let (dir, log) = (scratch.dir.clone(), scratch.log.clone());
     // Create the data directory once, so that each start is quick (SIGKILL when dropped).
-    drop(serve(&dir, &log));
+    drop(common::serve_logging(&dir, Some(&log)));
     for (i, signal) in ["TERM", "INT"].iter().cycle().take(20).enumerate() {
-        let mut s = serve(&dir, &log);
+        let mut s = common::serve_logging(&dir, Some(&log));
         // No pause: the line says the server is up, so it must handle signals now.
-        send_signal(s.server.child.0.id(), signal);
+        send_signal(s.child.0.id(), signal);
         let (status, _) = wait_exit(&mut s, Duration::from_secs(10))
             .unwrap_or_else(|| panic!("still running 10 s after SIG{signal}"));
         assert_eq!(
@@ -374,7 +226,7 @@ fn a_signal_right_after_listening_on_is_a_clean_stop() {
             Some(0),
             "start {i}: SIG{signal} sent right after \"listening on\" ended `skms serve` with {status}"
         );
-        let printed = rest_of_stdout(&s);
+        let printed = s.rest_of_stdout();
         assert!(
             printed.iter().any(|l| l.trim() == "stopped"),
             "start {i}: {printed:?}"

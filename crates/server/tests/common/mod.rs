@@ -1,21 +1,30 @@
 //! Shared helpers of the TLS tests: a server started in-process on loopback
 //! with an account and a KMIP app, rustls clients (with or without a client
-//! certificate), framed request/response exchange, and the vCenter captures of
-//! `shared/interop/vsphere-kmip.md` Appendix A. Copied from `kmip_tls.rs` and
-//! `crates/core/tests/vcenter_conversation.rs`, extended.
+//! certificate), framed request/response exchange, and (from
+//! `skms_test_support::vcenter`) the vCenter captures of
+//! `shared/interop/vsphere-kmip.md` Appendix A.
 #![allow(dead_code)]
 
 use kmip::binary::{frame_len, Limits};
-use kmip::messages::{
-    Authentication, Credential, RequestMessage, ResponseMessage, SecretString, UsernameAndPassword,
-};
-use kmip::payloads::RequestPayload;
+use kmip::enums::{ResultReason, ResultStatus};
+use kmip::messages::{ProtocolVersion, ResponseBatchItem, ResponseMessage};
+use kmip::payloads::ResponsePayload;
 use rcgen::{CertificateParams, DnType, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use skms_core::ids::AppId;
 use skms_core::model::{Account, App, AuthMethod};
 use skms_core::tenancy::{self, NewApp};
 use skms_server::config::Config;
 use skms_server::Running;
+/// Adds a Username and Password credential to a request's header.
+#[allow(unused_imports)]
+pub use skms_test_support::requests::with_password;
+/// The vCenter captures of `shared/interop/vsphere-kmip.md` Appendix A (each
+/// test uses some of them).
+#[allow(unused_imports)]
+pub use skms_test_support::vcenter::{
+    captures, map_uids, raw_aes_256_key, request, request_bytes, with_uid,
+};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,6 +73,19 @@ impl Fixture {
     }
 }
 
+/// A KMIP app (no REST) named `name`, in its account's default group only.
+pub fn kmip_app(name: &str, auth_method: AuthMethod) -> NewApp {
+    NewApp {
+        name: name.into(),
+        description: String::new(),
+        kmip: true,
+        rest: false,
+        auth_method,
+        groups: vec![],
+        default_group: None,
+    }
+}
+
 /// Starts a server with `idle_timeout` and creates account "acme" with app "vcenter".
 pub async fn start(name: &str, idle_timeout: Duration) -> Fixture {
     start_with(name, idle_timeout, |_| {}).await
@@ -86,31 +108,7 @@ pub async fn start_with(
     };
     configure(&mut config);
     let server = skms_server::start(&config).await.unwrap();
-    let store = server.store.clone();
-    let root = server.root.clone();
-    let (account, app, secret) = tokio::task::spawn_blocking(move || {
-        let (account, _) = tenancy::create_account(&*store, &*root, "acme", 1).unwrap();
-        let keyring = skms_core::tenancy::Keyring::new(root.clone());
-        let (app, secret) = tenancy::create_app(
-            &*store,
-            &keyring,
-            account.id,
-            NewApp {
-                name: "vcenter".into(),
-                description: String::new(),
-                kmip: true,
-                rest: false,
-                auth_method: AuthMethod::ApiKey,
-                groups: vec![],
-                default_group: None,
-            },
-            1,
-        )
-        .unwrap();
-        (account, app, secret.expose().to_string())
-    })
-    .await
-    .unwrap();
+    let (account, app, secret) = new_tenant(&server, "acme", "vcenter").await;
     let ca = skms_server::init::read_cert_pem(&server.ca_cert_path).unwrap()[0].clone();
     Fixture {
         server,
@@ -124,29 +122,27 @@ pub async fn start_with(
 
 /// Another app (in its own account) on the same server: (app, secret).
 pub async fn other_tenant(f: &Fixture, name: &str) -> (App, String) {
-    let store = f.server.store.clone();
-    let root = f.server.root.clone();
-    let name = name.to_string();
+    let (_, app, secret) = new_tenant(&f.server, name, &format!("{name}-app")).await;
+    (app, secret)
+}
+
+/// A new account `account` on `server` with the API-key KMIP app `app`: (account, app, secret).
+async fn new_tenant(server: &Running, account: &str, app: &str) -> (Account, App, String) {
+    let store = server.store.clone();
+    let root = server.root.clone();
+    let (account, app) = (account.to_string(), app.to_string());
     tokio::task::spawn_blocking(move || {
-        let (account, _) = tenancy::create_account(&*store, &*root, &name, 1).unwrap();
+        let (account, _) = tenancy::create_account(&*store, &*root, &account, 1).unwrap();
         let keyring = skms_core::tenancy::Keyring::new(root.clone());
         let (app, secret) = tenancy::create_app(
             &*store,
             &keyring,
             account.id,
-            NewApp {
-                name: format!("{name}-app"),
-                description: String::new(),
-                kmip: true,
-                rest: false,
-                auth_method: AuthMethod::ApiKey,
-                groups: vec![],
-                default_group: None,
-            },
+            kmip_app(&app, AuthMethod::ApiKey),
             1,
         )
         .unwrap();
-        (app, secret.expose().to_string())
+        (account, app, secret.expose().to_string())
     })
     .await
     .unwrap()
@@ -158,23 +154,40 @@ pub struct ClientCert {
     pub key: PrivateKeyDer<'static>,
 }
 
+/// A self-signed client certificate with subject CN `cn`.
 pub fn self_signed(cn: &str) -> ClientCert {
+    self_signed_pem(cn).0
+}
+
+/// Like [`self_signed`], with the certificate and its key also as PEM: (cert, cert PEM, key PEM).
+pub fn self_signed_pem(cn: &str) -> (ClientCert, String, String) {
     let key = KeyPair::generate().unwrap();
     let mut p = CertificateParams::new(vec![]).unwrap();
     p.distinguished_name.push(DnType::CommonName, cn);
     let cert = p.self_signed(&key).unwrap();
-    ClientCert {
-        der: cert.der().clone(),
-        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-    }
+    let pem = (cert.pem(), key.serialize_pem());
+    (
+        ClientCert {
+            der: cert.der().clone(),
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        },
+        pem.0,
+        pem.1,
+    )
 }
 
 /// Pins `cert` to the fixture's app (as the admin would: `tenancy::pin_certificate`).
 pub async fn pin(f: &Fixture, cert: &ClientCert) {
+    pin_to(f, f.app.id, cert).await;
+}
+
+/// Pins `cert` to app `id` of the fixture's server, as it is stored now (an
+/// earlier pin may have changed it).
+pub async fn pin_to(f: &Fixture, id: AppId, cert: &ClientCert) {
     let store = f.server.store.clone();
-    let mut app = f.app.clone();
     let der = cert.der.to_vec();
     tokio::task::spawn_blocking(move || {
+        let mut app = skms_core::store::Store::app(&*store, id).unwrap().unwrap();
         tenancy::pin_certificate(&*store, &mut app, &der).unwrap();
     })
     .await
@@ -267,82 +280,26 @@ pub async fn exchange(s: &mut TlsStream<TcpStream>, request: &[u8]) -> ResponseM
     exchange_raw(s, request).await.1
 }
 
-/// Adds a Username and Password credential to the header.
-pub fn with_password(mut r: RequestMessage, username: &str, password: &str) -> RequestMessage {
-    r.header.authentication = Some(Authentication {
-        credential: vec![Credential::UsernameAndPassword(UsernameAndPassword {
-            username: username.into(),
-            password: Some(SecretString(password.into())),
-        })],
-    });
-    r
+/// The response to a Discover Versions: Success, KMIP 1.1 among the versions offered.
+pub fn assert_discover_versions(r: &ResponseMessage) {
+    let item = &r.batch_items[0];
+    assert_eq!(item.result_status, ResultStatus::SUCCESS, "{item:?}");
+    match &item.payload {
+        Some(ResponsePayload::DiscoverVersions(p)) => {
+            assert!(p.protocol_version.contains(&ProtocolVersion::new(1, 1)))
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
-/// (section title, "Request" or "Response", bytes) for every hex block of Appendix A.
-pub fn captures() -> Vec<(String, &'static str, Vec<u8>)> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/interop/vsphere-kmip.md"
+/// A batch item that failed (Operation Failed) for `reason`.
+pub fn assert_failed(item: &ResponseBatchItem, reason: ResultReason) {
+    assert_eq!(
+        item.result_status,
+        ResultStatus::OPERATION_FAILED,
+        "{item:?}"
     );
-    let doc = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let appendix = &doc[doc.find("## Appendix A").expect("Appendix A")..];
-    let end = appendix.find("## Appendix B").unwrap_or(appendix.len());
-    let mut out = Vec::new();
-    let (mut title, mut kind) = (String::new(), "Request");
-    let mut lines = appendix[..end].lines();
-    while let Some(line) = lines.next() {
-        if let Some(t) = line.strip_prefix("### ") {
-            title = t.to_string();
-        } else if line.starts_with("Request:") {
-            kind = "Request";
-        } else if line.ends_with("response:") {
-            kind = "Response";
-        } else if line.starts_with("```") {
-            let body = lines.next().unwrap_or_default().trim();
-            lines.next();
-            if !body.is_empty() && body.bytes().all(|b| b.is_ascii_hexdigit()) {
-                out.push((title.clone(), kind, hex::decode(body).expect("hex")));
-            }
-        }
-    }
-    out
-}
-
-/// The request bytes of the section whose title starts with `title` ("A4.").
-pub fn request_bytes(title: &str) -> Vec<u8> {
-    captures()
-        .into_iter()
-        .find(|(t, k, _)| t.starts_with(title) && *k == "Request")
-        .unwrap_or_else(|| panic!("no request in {title}"))
-        .2
-}
-
-/// The typed request of section `title`.
-pub fn request(title: &str) -> RequestMessage {
-    RequestMessage::decode(&request_bytes(title), &Limits::default()).expect("decodes")
-}
-
-/// Puts the server's identifiers where vCenter named PyKMIP's: each Unique
-/// Identifier "1" or "2" becomes `map("1")` / `map("2")`.
-pub fn map_uids(mut m: RequestMessage, map: &dyn Fn(&str) -> String) -> RequestMessage {
-    for item in &mut m.batch_items {
-        let slot = match &mut item.payload {
-            RequestPayload::GetAttributes(p) => &mut p.unique_identifier,
-            RequestPayload::AddAttribute(p) => &mut p.unique_identifier,
-            RequestPayload::Get(p) => &mut p.unique_identifier,
-            RequestPayload::Activate(p) => &mut p.unique_identifier,
-            other => panic!("unexpected payload {other:?}"),
-        };
-        if let Some(uid) = slot.as_mut() {
-            *uid = map(uid);
-        }
-    }
-    m
-}
-
-/// Sets every Unique Identifier of the request to `uid`.
-pub fn with_uid(m: RequestMessage, uid: &str) -> RequestMessage {
-    map_uids(m, &|_| uid.to_string())
+    assert_eq!(item.result_reason, Some(reason), "{item:?}");
 }
 
 /// A 36-character hyphenated hexadecimal UUID.

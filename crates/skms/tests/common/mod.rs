@@ -2,9 +2,11 @@
 //! on free loopback ports, killed when the handle drops.
 #![allow(dead_code)]
 
+use skms_test_support::requests;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 /// A child process killed (and reaped) when dropped, so a failing test leaves no server behind.
@@ -58,7 +60,8 @@ pub fn after(text: &str, label: &str) -> String {
     line.rsplit(' ').next().unwrap().to_string()
 }
 
-/// A running `skms serve`: the process, its KMIP port and what it printed up to "listening on".
+/// A running `skms serve`: the process, its KMIP port, what it printed up to
+/// "listening on" and what it prints after.
 pub struct Server {
     /// The process.
     pub child: Killed,
@@ -70,6 +73,9 @@ pub struct Server {
     pub dir: PathBuf,
     /// Standard output up to and including the "listening on" line.
     pub stdout: String,
+    /// The lines of standard output after that, as the process prints them
+    /// (see [`Server::rest_of_stdout`]).
+    pub rest: Receiver<String>,
 }
 
 /// Starts `skms serve` on `dir` with free loopback ports and waits (60 s at most) until it listens.
@@ -77,7 +83,7 @@ pub fn serve(dir: &Path) -> Server {
     serve_logging(dir, None)
 }
 
-/// Like [`serve`], with the server's log (debug level) written to `log`.
+/// Like [`serve`], with the server's log (debug level) appended to `log`.
 pub fn serve_logging(dir: &Path, log: Option<&Path>) -> Server {
     if let Some(parent) = log.and_then(Path::parent) {
         std::fs::create_dir_all(parent).unwrap();
@@ -121,9 +127,13 @@ pub fn serve_logging(dir: &Path, log: Option<&Path>) -> Server {
     let mut out = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no listening line in time; got {out:#?}"));
+        let line = rx.recv_timeout(left).unwrap_or_else(|_| {
+            panic!(
+                "no listening line in time; got {out:#?}; log:\n{}",
+                log.map(|l| std::fs::read_to_string(l).unwrap_or_default())
+                    .unwrap_or_default()
+            )
+        });
         let done = line.contains("KMIP over TLS listening on");
         out.push(line);
         if done {
@@ -136,6 +146,7 @@ pub fn serve_logging(dir: &Path, log: Option<&Path>) -> Server {
         https_port,
         dir: dir.to_path_buf(),
         stdout: out.join("\n"),
+        rest: rx,
     }
 }
 
@@ -160,6 +171,22 @@ pub struct Tenant {
 }
 
 impl Server {
+    /// Everything the process printed after "listening on", up to the end of
+    /// its standard output (which must come within 5 s: call it once the
+    /// process is ending).
+    pub fn rest_of_stdout(&self) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut lines = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rest.recv_timeout(left) {
+                Ok(line) => lines.push(line),
+                Err(RecvTimeoutError::Disconnected) => return lines,
+                Err(RecvTimeoutError::Timeout) => panic!("standard output still open: {lines:?}"),
+            }
+        }
+    }
+
     /// The sysadmin login printed at first start.
     pub fn sysadmin(&self) -> Login {
         let line = self
@@ -229,10 +256,7 @@ impl Server {
 }
 
 /// A blocking TLS connection to the KMIP port, trusting the data dir's CA.
-pub fn kmip_connect(
-    port: u16,
-    ca: &Path,
-) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
+pub fn kmip_connect(port: u16, ca: &Path) -> KmipStream {
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     for c in rustls::pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
@@ -255,7 +279,7 @@ pub fn kmip_connect(
 
 /// Sends one request and reads one response.
 pub fn kmip_exchange(
-    s: &mut rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>,
+    s: &mut KmipStream,
     request: kmip::messages::RequestMessage,
 ) -> kmip::messages::ResponseMessage {
     use std::io::{Read, Write};
@@ -271,31 +295,76 @@ pub fn kmip_exchange(
     .unwrap()
 }
 
+/// A blocking TLS connection to the KMIP port (see [`kmip_connect`]).
+pub type KmipStream = rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>;
+
+/// Creates an AES-256 key ([`create_aes_256`]) over `s` as the app
+/// `username`: Success required; its Unique Identifier.
+pub fn kmip_create_aes_256(s: &mut KmipStream, username: &str, password: &str) -> String {
+    use kmip::payloads::ResponsePayload;
+    let r = kmip_exchange(s, kmip_request(username, password, create_aes_256()));
+    let item = &r.batch_items[0];
+    assert_eq!(
+        item.result_status,
+        kmip::enums::ResultStatus::SUCCESS,
+        "{:?}",
+        item.result_message
+    );
+    let Some(ResponsePayload::Create(c)) = &item.payload else {
+        panic!("{item:?}")
+    };
+    c.unique_identifier.clone()
+}
+
+/// Gets object `uid` over `s` as the app `username`: Success required; the response payload.
+pub fn kmip_get(
+    s: &mut KmipStream,
+    username: &str,
+    password: &str,
+    uid: &str,
+) -> kmip::payloads::GetResponse {
+    use kmip::payloads::{GetRequest, ResponsePayload};
+    let get = GetRequest {
+        unique_identifier: Some(uid.to_string()),
+        ..Default::default()
+    };
+    let r = kmip_exchange(s, kmip_request(username, password, get.into()));
+    let item = &r.batch_items[0];
+    assert_eq!(
+        item.result_status,
+        kmip::enums::ResultStatus::SUCCESS,
+        "{uid}: {:?}",
+        item.result_message
+    );
+    let Some(ResponsePayload::Get(g)) = &item.payload else {
+        panic!("{item:?}")
+    };
+    *g.clone()
+}
+
 /// A one-item KMIP 1.1 request carrying the app's username and password.
 pub fn kmip_request(
     username: &str,
     password: &str,
     payload: kmip::payloads::RequestPayload,
 ) -> kmip::messages::RequestMessage {
-    use kmip::messages::*;
-    RequestMessage {
-        header: RequestHeader {
-            protocol_version: ProtocolVersion::new(1, 1),
-            authentication: Some(Authentication {
-                credential: vec![Credential::UsernameAndPassword(UsernameAndPassword {
-                    username: username.into(),
-                    password: Some(SecretString(password.into())),
-                })],
-            }),
-            batch_count: 1,
-            ..Default::default()
-        },
-        batch_items: vec![RequestBatchItem {
-            operation: payload.operation().expect("a typed payload"),
-            ephemeral: None,
-            unique_batch_item_id: None,
-            payload,
-            message_extension: None,
-        }],
+    requests::with_password(kmip_request_anonymous(payload), username, password)
+}
+
+/// A one-item KMIP 1.1 request without a credential.
+pub fn kmip_request_anonymous(
+    payload: kmip::payloads::RequestPayload,
+) -> kmip::messages::RequestMessage {
+    requests::message((1, 1), vec![payload])
+}
+
+/// The payload of a Create of an AES-256 symmetric key for Encrypt and Decrypt
+/// (usage mask 12), as vCenter asks for one.
+pub fn create_aes_256() -> kmip::payloads::RequestPayload {
+    kmip::payloads::CreateRequest {
+        object_type: kmip::enums::ObjectType::SYMMETRIC_KEY,
+        attributes: kmip::attributes::Attributes::new(requests::aes_attributes(256)),
+        protection_storage_masks: None,
     }
+    .into()
 }
