@@ -224,21 +224,18 @@ impl Principal {
 /// The REST routes.
 pub fn router(state: Arc<RestState>) -> Router {
     Router::new()
-        .route("/api/v1/health", get(health))
-        .route("/api/v1/ca-certificate", get(ca_certificate))
-        .route("/api/v1/whoami", get(whoami))
-        .route("/api/v1/accounts", get(list_accounts).post(create_account))
-        .route("/api/v1/groups", get(list_groups).post(create_group))
-        .route("/api/v1/apps", get(list_apps).post(create_app))
-        .route("/api/v1/apps/{app}", get(show_app).patch(update_app))
-        .route("/api/v1/apps/{app}/credentials", get(app_credentials))
-        .route("/api/v1/apps/{app}/secret", post(reset_app_secret))
-        .route("/api/v1/apps/{app}/auth-method", put(set_auth_method))
-        .route(
-            "/api/v1/apps/{app}/pinned-certificates",
-            post(pin_certificates),
-        )
-        .route("/api/v1/apps/{app}/trusted-cas", post(trust_cas))
+        .route("/v1/health", get(health))
+        .route("/v1/ca-certificate", get(ca_certificate))
+        .route("/v1/whoami", get(whoami))
+        .route("/v1/accounts", get(list_accounts).post(create_account))
+        .route("/v1/groups", get(list_groups).post(create_group))
+        .route("/v1/apps", get(list_apps).post(create_app))
+        .route("/v1/apps/{app}", get(show_app).patch(update_app))
+        .route("/v1/apps/{app}/credentials", get(app_credentials))
+        .route("/v1/apps/{app}/secret", post(reset_app_secret))
+        .route("/v1/apps/{app}/auth-method", put(set_auth_method))
+        .route("/v1/apps/{app}/pinned-certificates", post(pin_certificates))
+        .route("/v1/apps/{app}/trusted-cas", post(trust_cas))
         .route("/kmip", post(kmip_https))
         .fallback(|| async { ApiError::not_found("endpoint") })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
@@ -348,7 +345,7 @@ async fn list_accounts(
     )))
 }
 
-/// `POST /api/v1/accounts`.
+/// `POST /v1/accounts`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewAccount {
@@ -408,7 +405,7 @@ async fn list_groups(
     )))
 }
 
-/// `POST /api/v1/groups`.
+/// `POST /v1/groups`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewGroup {
@@ -445,7 +442,7 @@ async fn list_apps(
     Ok(Json(JsonValue::Array(apps.iter().map(app_json).collect())))
 }
 
-/// `POST /api/v1/apps`.
+/// `POST /v1/apps`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewAppBody {
@@ -556,7 +553,7 @@ async fn show_app(
     Ok(Json(app_json(&app)))
 }
 
-/// `PATCH /api/v1/apps/{app}`: what is given changes, the rest stays.
+/// `PATCH /v1/apps/{app}`: what is given changes, the rest stays.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AppPatch {
@@ -641,7 +638,7 @@ async fn reset_app_secret(
     Ok(Json(out))
 }
 
-/// `PUT /api/v1/apps/{app}/auth-method`.
+/// `PUT /v1/apps/{app}/auth-method`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MethodBody {

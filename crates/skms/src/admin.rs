@@ -150,7 +150,7 @@ impl Api {
         if which.trim().len() == 36 && which.trim().chars().filter(|c| *c == '-').count() == 4 {
             return Ok(which.trim().to_lowercase());
         }
-        let apps = self.get("/api/v1/apps")?;
+        let apps = self.get("/v1/apps")?;
         apps.as_array()
             .into_iter()
             .flatten()
@@ -357,7 +357,7 @@ pub fn account(cmd: AccountCommand, conn: Conn) -> ExitCode {
         let api = Api::new(&conn)?;
         match cmd {
             AccountCommand::Create { name, admin } => {
-                let v = api.post("/api/v1/accounts", json!({ "name": name, "admin": admin }))?;
+                let v = api.post("/v1/accounts", json!({ "name": name, "admin": admin }))?;
                 api.show(&v, |v| {
                     format!(
                         "account {} created: id {}\ndefault group {}: id {}\naccount admin login: {}\naccount admin password (shown once): {}\n",
@@ -371,7 +371,7 @@ pub fn account(cmd: AccountCommand, conn: Conn) -> ExitCode {
                 });
             }
             AccountCommand::List => {
-                let v = api.get("/api/v1/accounts")?;
+                let v = api.get("/v1/accounts")?;
                 api.show(&v, |v| {
                     lines(v, |a| {
                         format!(
@@ -395,7 +395,7 @@ pub fn group(cmd: GroupCommand, conn: Conn) -> ExitCode {
         match cmd {
             GroupCommand::Create { name, description } => {
                 let v = api.post(
-                    "/api/v1/groups",
+                    "/v1/groups",
                     json!({ "name": name, "description": description }),
                 )?;
                 api.show(&v, |g| {
@@ -403,7 +403,7 @@ pub fn group(cmd: GroupCommand, conn: Conn) -> ExitCode {
                 });
             }
             GroupCommand::List => {
-                let v = api.get("/api/v1/groups")?;
+                let v = api.get("/v1/groups")?;
                 api.show(&v, |v| {
                     lines(v, |g| {
                         format!(
@@ -444,7 +444,7 @@ pub fn app(cmd: AppCommand, conn: Conn) -> ExitCode {
                 if let Some(g) = default_group {
                     body["default_group"] = json!(g);
                 }
-                let v = api.post("/api/v1/apps", body)?;
+                let v = api.post("/v1/apps", body)?;
                 api.show(&v, |v| {
                     format!(
                         "{}{}",
@@ -454,7 +454,7 @@ pub fn app(cmd: AppCommand, conn: Conn) -> ExitCode {
                 });
             }
             AppCommand::List => {
-                let v = api.get("/api/v1/apps")?;
+                let v = api.get("/v1/apps")?;
                 api.show(&v, |v| {
                     lines(v, |a| {
                         format!(
@@ -468,7 +468,7 @@ pub fn app(cmd: AppCommand, conn: Conn) -> ExitCode {
                 });
             }
             AppCommand::Show { app } => {
-                let v = api.get(&format!("/api/v1/apps/{}", api.app_id(&app)?))?;
+                let v = api.get(&format!("/v1/apps/{}", api.app_id(&app)?))?;
                 api.show(&v, app_text);
             }
             AppCommand::Update {
@@ -496,23 +496,20 @@ pub fn app(cmd: AppCommand, conn: Conn) -> ExitCode {
                 if enable || disable {
                     body["enabled"] = json!(enable);
                 }
-                let path = format!("/api/v1/apps/{}", api.app_id(&app)?);
+                let path = format!("/v1/apps/{}", api.app_id(&app)?);
                 let v = api.send(api.request(Method::PATCH, &path)?.json(&body))?;
                 api.show(&v, app_text);
             }
             AppCommand::Credentials { app } => {
-                let v = api.get(&format!("/api/v1/apps/{}/credentials", api.app_id(&app)?))?;
+                let v = api.get(&format!("/v1/apps/{}/credentials", api.app_id(&app)?))?;
                 api.show(&v, credentials_text);
             }
             AppCommand::ResetSecret { app } => {
-                let v = api.post(
-                    &format!("/api/v1/apps/{}/secret", api.app_id(&app)?),
-                    json!({}),
-                )?;
+                let v = api.post(&format!("/v1/apps/{}/secret", api.app_id(&app)?), json!({}))?;
                 api.show(&v, credentials_text);
             }
             AppCommand::SetAuthMethod { app, method } => {
-                let path = format!("/api/v1/apps/{}/auth-method", api.app_id(&app)?);
+                let path = format!("/v1/apps/{}/auth-method", api.app_id(&app)?);
                 let v = api.send(
                     api.request(Method::PUT, &path)?
                         .json(&json!({ "auth_method": method })),
@@ -520,7 +517,7 @@ pub fn app(cmd: AppCommand, conn: Conn) -> ExitCode {
                 api.show(&v, app_text);
             }
             AppCommand::PinCert { app, pem } => {
-                let path = format!("/api/v1/apps/{}/pinned-certificates", api.app_id(&app)?);
+                let path = format!("/v1/apps/{}/pinned-certificates", api.app_id(&app)?);
                 let v = api.post_pem(&path, &pem)?;
                 api.show(&v, |v| {
                     lines(&v["pinned"], |fp| {
@@ -533,7 +530,7 @@ pub fn app(cmd: AppCommand, conn: Conn) -> ExitCode {
                 });
             }
             AppCommand::TrustCa { app, pem } => {
-                let path = format!("/api/v1/apps/{}/trusted-cas", api.app_id(&app)?);
+                let path = format!("/v1/apps/{}/trusted-cas", api.app_id(&app)?);
                 let v = api.post_pem(&path, &pem)?;
                 api.show(&v, |v| {
                     lines(&v["trusted"], |ca| {
@@ -590,7 +587,7 @@ pub fn ca_cert(args: CaCertArgs) -> ExitCode {
                 .build()
                 .map_err(|e| e.to_string())?
         };
-        let url = format!("{}/api/v1/ca-certificate", base.trim_end_matches('/'));
+        let url = format!("{}/v1/ca-certificate", base.trim_end_matches('/'));
         let resp = client
             .get(&url)
             .send()

@@ -73,7 +73,7 @@ fn login(user: &str, password: &str) -> Login {
 
 /// A new account through the API: its admin's login.
 fn account(api: &Api, sysadmin: &Login, name: &str) -> Login {
-    let (status, v) = api.post("/api/v1/accounts", sysadmin, json!({ "name": name }));
+    let (status, v) = api.post("/v1/accounts", sysadmin, json!({ "name": name }));
     assert_eq!(status, StatusCode::CREATED, "{v}");
     login(
         v["admin"]["username"].as_str().unwrap(),
@@ -89,12 +89,12 @@ fn roles_isolation_credentials_and_bad_input() {
     let root = server.sysadmin();
 
     // Anyone: health and the CA certificate (curl, trusting the CA file; no login).
-    let (status, v) = api.call(api.req(reqwest::Method::GET, "/api/v1/health", None));
+    let (status, v) = api.call(api.req(reqwest::Method::GET, "/v1/health", None));
     assert_eq!((status, v["status"].as_str()), (StatusCode::OK, Some("ok")));
     let curl = std::process::Command::new("curl")
         .args(["-sS", "--fail", "--cacert"])
         .arg(dir.join("ca.crt"))
-        .arg(format!("{}/api/v1/ca-certificate", api.base))
+        .arg(format!("{}/v1/ca-certificate", api.base))
         .output()
         .unwrap();
     assert!(
@@ -106,7 +106,7 @@ fn roles_isolation_credentials_and_bad_input() {
 
     // No login, a wrong password, an unknown user: 401 with a Basic challenge.
     let resp = api
-        .req(reqwest::Method::GET, "/api/v1/accounts", None)
+        .req(reqwest::Method::GET, "/v1/accounts", None)
         .send()
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
@@ -115,25 +115,22 @@ fn roles_isolation_credentials_and_bad_input() {
         .unwrap()
         .starts_with("Basic"));
     for who in [login("sysadmin", "wrong"), login("nobody", &root.password)] {
-        assert_eq!(
-            api.get("/api/v1/accounts", &who).0,
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(api.get("/v1/accounts", &who).0, StatusCode::UNAUTHORIZED);
     }
 
     // The sysadmin creates accounts; names are unique; a taken admin login leaves no account.
     let alice = account(&api, &root, "Acme");
     let bob = account(&api, &root, "Globex");
     assert_eq!(alice.user, "acme-admin");
-    let (status, v) = api.post("/api/v1/accounts", &root, json!({ "name": "Acme" }));
+    let (status, v) = api.post("/v1/accounts", &root, json!({ "name": "Acme" }));
     assert_eq!(status, StatusCode::CONFLICT, "{v}");
     let (status, _) = api.post(
-        "/api/v1/accounts",
+        "/v1/accounts",
         &root,
         json!({ "name": "Initech", "admin": "acme-admin" }),
     );
     assert_eq!(status, StatusCode::CONFLICT);
-    let (_, all) = api.get("/api/v1/accounts", &root);
+    let (_, all) = api.get("/v1/accounts", &root);
     let names: Vec<&str> = all
         .as_array()
         .unwrap()
@@ -142,18 +139,18 @@ fn roles_isolation_credentials_and_bad_input() {
         .collect();
     assert_eq!(names, ["Acme", "Globex"]);
     // The sysadmin manages accounts, not an account's apps; an admin cannot create accounts.
-    assert_eq!(api.get("/api/v1/apps", &root).0, StatusCode::FORBIDDEN);
+    assert_eq!(api.get("/v1/apps", &root).0, StatusCode::FORBIDDEN);
     assert_eq!(
-        api.post("/api/v1/accounts", &alice, json!({ "name": "Mine" }))
+        api.post("/v1/accounts", &alice, json!({ "name": "Mine" }))
             .0,
         StatusCode::FORBIDDEN
     );
 
     // Alice: a group and an app (KMIP and REST) in it.
-    let (status, g) = api.post("/api/v1/groups", &alice, json!({ "name": "hosts" }));
+    let (status, g) = api.post("/v1/groups", &alice, json!({ "name": "hosts" }));
     assert_eq!(status, StatusCode::CREATED, "{g}");
     let (status, made) = api.post(
-        "/api/v1/apps",
+        "/v1/apps",
         &alice,
         json!({ "name": "vcenter", "interfaces": ["kmip", "rest"], "groups": ["hosts", "default"] }),
     );
@@ -170,27 +167,27 @@ fn roles_isolation_credentials_and_bad_input() {
         .to_string();
 
     // View credentials again: the same secret.
-    let (status, creds) = api.get(&format!("/api/v1/apps/{app_id}/credentials"), &alice);
+    let (status, creds) = api.get(&format!("/v1/apps/{app_id}/credentials"), &alice);
     assert_eq!(status, StatusCode::OK);
     assert_eq!(creds["password"].as_str(), Some(secret.as_str()));
 
     // Bob sees none of it: Alice's app answers exactly like an app that does not exist.
     let ghost = "0b5d3a0e-59a4-4a8e-9b7e-7d1e2f3a4b5c";
     for path in ["", "/credentials"] {
-        let theirs = api.get(&format!("/api/v1/apps/{app_id}{path}"), &bob);
-        let missing = api.get(&format!("/api/v1/apps/{ghost}{path}"), &bob);
+        let theirs = api.get(&format!("/v1/apps/{app_id}{path}"), &bob);
+        let missing = api.get(&format!("/v1/apps/{ghost}{path}"), &bob);
         assert_eq!(theirs.0, StatusCode::NOT_FOUND);
         assert_eq!(theirs, missing);
     }
     for path in ["/secret", "/pinned-certificates", "/trusted-cas"] {
-        let (status, _) = api.post(&format!("/api/v1/apps/{app_id}{path}"), &bob, json!({}));
+        let (status, _) = api.post(&format!("/v1/apps/{app_id}{path}"), &bob, json!({}));
         assert!(
             status == StatusCode::NOT_FOUND || status == StatusCode::BAD_REQUEST,
             "{path}: {status}"
         );
     }
-    assert_eq!(api.get("/api/v1/apps", &bob).1, json!([]));
-    let (_, bob_groups) = api.get("/api/v1/groups", &bob);
+    assert_eq!(api.get("/v1/apps", &bob).1, json!([]));
+    let (_, bob_groups) = api.get("/v1/groups", &bob);
     assert_eq!(
         bob_groups.as_array().unwrap().len(),
         1,
@@ -198,7 +195,7 @@ fn roles_isolation_credentials_and_bad_input() {
     );
     // Bob cannot put an app in Alice's group.
     let (status, v) = api.post(
-        "/api/v1/apps",
+        "/v1/apps",
         &bob,
         json!({ "name": "sneaky", "groups": [g["id"]] }),
     );
@@ -206,9 +203,9 @@ fn roles_isolation_credentials_and_bad_input() {
 
     // The app signs in to REST with its UUID and secret; it manages nothing.
     let app = login(&app_id, &secret);
-    let (status, me) = api.get("/api/v1/whoami", &app);
+    let (status, me) = api.get("/v1/whoami", &app);
     assert_eq!((status, me["kind"].as_str()), (StatusCode::OK, Some("app")));
-    assert_eq!(api.get("/api/v1/apps", &app).0, StatusCode::FORBIDDEN);
+    assert_eq!(api.get("/v1/apps", &app).0, StatusCode::FORBIDDEN);
 
     // KMIP in JSON over REST: Create then Get, by the same operations as KMIP over TLS.
     let message = common::kmip_request_anonymous(common::create_aes_256());
@@ -252,13 +249,13 @@ fn roles_isolation_credentials_and_bad_input() {
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 
     // Reset: the old secret stops working at once, the new one works.
-    let (status, fresh) = api.post(&format!("/api/v1/apps/{app_id}/secret"), &alice, json!({}));
+    let (status, fresh) = api.post(&format!("/v1/apps/{app_id}/secret"), &alice, json!({}));
     assert_eq!(status, StatusCode::OK);
     let new_secret = fresh["password"].as_str().unwrap().to_string();
     assert_ne!(new_secret, secret);
-    assert_eq!(api.get("/api/v1/whoami", &app).0, StatusCode::UNAUTHORIZED);
+    assert_eq!(api.get("/v1/whoami", &app).0, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        api.get("/api/v1/whoami", &login(&app_id, &new_secret)).0,
+        api.get("/v1/whoami", &login(&app_id, &new_secret)).0,
         StatusCode::OK
     );
 
@@ -266,7 +263,7 @@ fn roles_isolation_credentials_and_bad_input() {
     let resp = api
         .req(
             reqwest::Method::PUT,
-            &format!("/api/v1/apps/{app_id}/auth-method"),
+            &format!("/v1/apps/{app_id}/auth-method"),
             Some((&alice.user, &alice.password)),
         )
         .json(&json!({ "auth_method": "certificate" }))
@@ -274,19 +271,19 @@ fn roles_isolation_credentials_and_bad_input() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(
-        api.get("/api/v1/whoami", &login(&app_id, &new_secret)).0,
+        api.get("/v1/whoami", &login(&app_id, &new_secret)).0,
         StatusCode::UNAUTHORIZED
     );
 
     // Bad input: an unknown field, a bad method, a non-PEM certificate, a huge body, an unknown path.
     let (status, _) = api.post(
-        "/api/v1/groups",
+        "/v1/groups",
         &alice,
         json!({ "name": "x", "colour": "red" }),
     );
     assert!(status.is_client_error(), "{status}");
     let (status, v) = api.post(
-        "/api/v1/apps",
+        "/v1/apps",
         &alice,
         json!({ "name": "x", "auth_method": "telepathy" }),
     );
@@ -295,7 +292,7 @@ fn roles_isolation_credentials_and_bad_input() {
     let resp = api
         .req(
             reqwest::Method::POST,
-            &format!("/api/v1/apps/{app_id}/pinned-certificates"),
+            &format!("/v1/apps/{app_id}/pinned-certificates"),
             Some((&alice.user, &alice.password)),
         )
         .body("not a certificate")
@@ -305,7 +302,7 @@ fn roles_isolation_credentials_and_bad_input() {
     let resp = api
         .req(
             reqwest::Method::POST,
-            "/api/v1/groups",
+            "/v1/groups",
             Some((&alice.user, &alice.password)),
         )
         .header("content-type", "application/json")
@@ -317,13 +314,10 @@ fn roles_isolation_credentials_and_bad_input() {
     assert_eq!(resp.headers()["connection"], "close");
     let v: Json = resp.json().unwrap();
     assert!(v["error"].as_str().unwrap().contains("bytes"), "{v}");
-    assert_eq!(
-        api.get("/api/v1/nothing-here", &alice).0,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(api.get("/v1/nothing-here", &alice).0, StatusCode::NOT_FOUND);
 
     // The server is still healthy after all of it.
-    let (status, _) = api.call(api.req(reqwest::Method::GET, "/api/v1/health", None));
+    let (status, _) = api.call(api.req(reqwest::Method::GET, "/v1/health", None));
     assert_eq!(status, StatusCode::OK);
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
@@ -335,7 +329,7 @@ fn a_lost_sysadmin_password_is_replaced_from_the_data_directory() {
     let server = common::serve(&dir);
     let api = Api::new(&server);
     let old = server.sysadmin();
-    assert_eq!(api.get("/api/v1/accounts", &old).0, StatusCode::OK);
+    assert_eq!(api.get("/v1/accounts", &old).0, StatusCode::OK);
     let out = common::skms(&[
         "sysadmin",
         "reset-password",
@@ -343,11 +337,8 @@ fn a_lost_sysadmin_password_is_replaced_from_the_data_directory() {
         dir.to_str().unwrap(),
     ]);
     let new = login("sysadmin", &common::after(&out, "shown once"));
-    assert_eq!(
-        api.get("/api/v1/accounts", &old).0,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(api.get("/api/v1/accounts", &new).0, StatusCode::OK);
+    assert_eq!(api.get("/v1/accounts", &old).0, StatusCode::UNAUTHORIZED);
+    assert_eq!(api.get("/v1/accounts", &new).0, StatusCode::OK);
     // A restart prints no new sysadmin password: the first start did, once.
     drop(server);
     let again = common::serve(&dir);
