@@ -107,6 +107,37 @@ CREATE INDEX users_by_account ON users (account, name);
 
 ALTER TABLE apps ADD COLUMN sealed_secret BLOB NOT NULL DEFAULT x'';
 "#,
+    // 3: the audit log: one hash chain per account (chain = the account id) and
+    // one for the provider (chain = 16 zero bytes); `audit_heads` holds each
+    // chain's last record, the row a writer locks to extend it.
+    r#"
+CREATE TABLE audit (
+    chain      BLOB NOT NULL CHECK (length(chain) = 16),
+    seq        INTEGER NOT NULL CHECK (seq >= 1),
+    time_ms    INTEGER NOT NULL,
+    actor_kind TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    operation  TEXT NOT NULL,
+    object     TEXT,
+    result     TEXT NOT NULL,
+    reason     TEXT,
+    message    TEXT,
+    prev_hash  BLOB NOT NULL CHECK (length(prev_hash) = 32),
+    hash       BLOB NOT NULL CHECK (length(hash) = 32),
+    PRIMARY KEY (chain, seq)
+) WITHOUT ROWID;
+CREATE INDEX audit_by_time ON audit (chain, time_ms, seq);
+CREATE INDEX audit_by_actor ON audit (chain, actor, seq);
+CREATE INDEX audit_by_object ON audit (chain, object, seq);
+CREATE INDEX audit_by_operation ON audit (chain, operation, seq);
+
+CREATE TABLE audit_heads (
+    chain BLOB PRIMARY KEY CHECK (length(chain) = 16),
+    seq   INTEGER NOT NULL,
+    hash  BLOB NOT NULL CHECK (length(hash) = 32)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this binary writes.
