@@ -2,6 +2,7 @@
 //! never returns an object of another account, so tenant isolation does not
 //! depend on each caller remembering to check.
 
+use crate::audit::{AuditEvent, AuditQuery, AuditRecord};
 use crate::ids::{AccountId, AppId, GroupId, ObjectId};
 use crate::model::{Account, App, Group, ManagedObject, User};
 use kmip::enums::{ObjectType, State};
@@ -74,6 +75,29 @@ pub trait Store: Send + Sync {
     fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
     /// The users of `account` (`None`: the sysadmins), by name.
     fn users(&self, account: Option<AccountId>) -> Result<Vec<User>, StoreError>;
+
+    /// Appends events to their chains (each to its account's, or the
+    /// provider's): assigns each the next sequence number of its chain and its
+    /// hashes ([`crate::audit::chain_next`]) in one atomic write, durable when
+    /// this returns; returns the stored records in the order given.
+    fn append_audit(&self, events: &[AuditEvent]) -> Result<Vec<AuditRecord>, StoreError>;
+    /// The records of a chain with a sequence number above `after_seq`, in
+    /// order, at most `limit` (for verification and export).
+    fn audit_chain_page(
+        &self,
+        account: Option<AccountId>,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
+    /// A chain's last record: its sequence number and hash.
+    fn audit_head(&self, account: Option<AccountId>)
+        -> Result<Option<(u64, [u8; 32])>, StoreError>;
+    /// The records of a chain that match `query`, newest first.
+    fn audit_query(
+        &self,
+        account: Option<AccountId>,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
 
     /// Adds an object; durable when this returns.
     fn insert_object(&self, object: &ManagedObject) -> Result<(), StoreError>;

@@ -17,6 +17,7 @@ use error::backend;
 use pool::Pool;
 use rows::ObjectRow;
 use rusqlite::{Connection, OpenFlags};
+use skms_core::audit::{AuditEvent, AuditQuery, AuditRecord};
 use skms_core::ids::{AccountId, AppId, GroupId, ObjectId};
 use skms_core::model::{Account, App, Group, ManagedObject, User};
 use skms_core::store::{ObjectFilter, Store, StoreError};
@@ -180,6 +181,43 @@ impl Store for SqliteStore {
 
     fn users(&self, account: Option<AccountId>) -> Result<Vec<User>, StoreError> {
         rows::users(&self.readers.get(), account)
+    }
+
+    fn append_audit(&self, events: &[AuditEvent]) -> Result<Vec<AuditRecord>, StoreError> {
+        let events = events.to_vec();
+        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let slot = out.clone();
+        self.writer.write(move |c| {
+            let records = rows::append_audit(c, &events)?;
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = records;
+            Ok(())
+        })?;
+        let records = std::mem::take(&mut *out.lock().unwrap_or_else(|e| e.into_inner()));
+        Ok(records)
+    }
+
+    fn audit_chain_page(
+        &self,
+        account: Option<AccountId>,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        rows::audit_chain_page(&self.readers.get(), account, after_seq, limit)
+    }
+
+    fn audit_head(
+        &self,
+        account: Option<AccountId>,
+    ) -> Result<Option<(u64, [u8; 32])>, StoreError> {
+        rows::audit_head(&self.readers.get(), account)
+    }
+
+    fn audit_query(
+        &self,
+        account: Option<AccountId>,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        rows::audit_query(&self.readers.get(), account, query)
     }
 
     fn insert_object(&self, object: &ManagedObject) -> Result<(), StoreError> {

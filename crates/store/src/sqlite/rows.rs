@@ -6,6 +6,7 @@ use crate::codec::{decode_attributes, encode_attributes};
 use kmip::enums::{ObjectType, State};
 use rusqlite::types::Value as Sql;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+use skms_core::audit::{self, ActorKind, AuditEvent, AuditQuery, AuditRecord, Outcome};
 use skms_core::ids::{AccountId, AppId, GroupId, ObjectId, UserId};
 use skms_core::model::{Account, App, AuthMethod, Group, ManagedObject, Role, SecretHash, User};
 use skms_core::store::{ObjectFilter, StoreError};
@@ -637,5 +638,204 @@ pub fn locate(
         .map_err(|e| backend("locate", e))?
         .into_iter()
         .map(|id| id16(id, "locate").map(ObjectId::from_bytes))
+        .collect()
+}
+
+// ---- audit ----
+
+/// Appends `events` to their chains, extending each chain's head; returns the records.
+pub fn append_audit(c: &Connection, events: &[AuditEvent]) -> Result<Vec<AuditRecord>, StoreError> {
+    let what = "append audit records";
+    let mut heads: std::collections::HashMap<[u8; 16], Option<(u64, [u8; 32])>> =
+        std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(events.len());
+    let mut insert = c
+        .prepare_cached(
+            "INSERT INTO audit (chain, seq, time_ms, actor_kind, actor, source, operation, object,
+                                result, reason, message, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )
+        .map_err(|e| backend(what, e))?;
+    for event in events {
+        let chain = audit::chain_id(event.account);
+        let head = match heads.get(&chain) {
+            Some(h) => *h,
+            None => head_of(c, &chain)?,
+        };
+        let r = audit::chain_next(event.clone(), head);
+        let e = &r.event;
+        insert
+            .execute(params![
+                &chain[..],
+                r.seq as i64,
+                e.time_ms,
+                e.actor_kind.as_str(),
+                e.actor,
+                e.source,
+                e.operation,
+                e.object,
+                e.outcome.as_str(),
+                e.reason,
+                e.message,
+                &r.prev_hash[..],
+                &r.hash[..]
+            ])
+            .map_err(|e| backend(what, e))?;
+        heads.insert(chain, Some((r.seq, r.hash)));
+        out.push(r);
+    }
+    let mut upsert = c
+        .prepare_cached(
+            "INSERT INTO audit_heads (chain, seq, hash) VALUES (?1, ?2, ?3)
+             ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        )
+        .map_err(|e| backend(what, e))?;
+    for (chain, head) in heads {
+        if let Some((seq, hash)) = head {
+            upsert
+                .execute(params![&chain[..], seq as i64, &hash[..]])
+                .map_err(|e| backend(what, e))?;
+        }
+    }
+    Ok(out)
+}
+
+fn head_of(c: &Connection, chain: &[u8; 16]) -> Result<Option<(u64, [u8; 32])>, StoreError> {
+    c.prepare_cached("SELECT seq, hash FROM audit_heads WHERE chain = ?1")
+        .and_then(|mut s| {
+            s.query_row([&chain[..]], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .optional()
+        })
+        .map_err(|e| backend("read audit head", e))?
+        .map(|(seq, hash)| {
+            let hash: [u8; 32] = hash
+                .try_into()
+                .map_err(|_| corrupt("audit head: a hash is not 32 bytes"))?;
+            Ok((seq as u64, hash))
+        })
+        .transpose()
+}
+
+/// A chain's head.
+pub fn audit_head(
+    c: &Connection,
+    account: Option<AccountId>,
+) -> Result<Option<(u64, [u8; 32])>, StoreError> {
+    head_of(c, &audit::chain_id(account))
+}
+
+const AUDIT_COLS: &str = "SELECT seq, time_ms, actor_kind, actor, source, operation, object, \
+                          result, reason, message, prev_hash, hash FROM audit";
+
+fn audit_record(
+    account: Option<AccountId>,
+    r: &Row,
+) -> rusqlite::Result<Result<AuditRecord, StoreError>> {
+    let kind: String = r.get(2)?;
+    let result: String = r.get(7)?;
+    let prev: Vec<u8> = r.get(10)?;
+    let hash: Vec<u8> = r.get(11)?;
+    let seq: i64 = r.get(0)?;
+    let event = AuditEvent {
+        account,
+        time_ms: r.get(1)?,
+        actor_kind: match ActorKind::parse(&kind) {
+            Some(k) => k,
+            None => {
+                return Ok(Err(corrupt(&format!(
+                    "audit record {seq}: actor kind {kind:?}"
+                ))))
+            }
+        },
+        actor: r.get(3)?,
+        source: r.get(4)?,
+        operation: r.get(5)?,
+        object: r.get(6)?,
+        outcome: match Outcome::parse(&result) {
+            Some(o) => o,
+            None => {
+                return Ok(Err(corrupt(&format!(
+                    "audit record {seq}: result {result:?}"
+                ))))
+            }
+        },
+        reason: r.get(8)?,
+        message: r.get(9)?,
+    };
+    // A wrong-sized hash is read as zeros so that verification names the record.
+    let fixed = |v: Vec<u8>| <[u8; 32]>::try_from(v).unwrap_or([0; 32]);
+    Ok(Ok(AuditRecord {
+        event,
+        seq: seq.max(0) as u64,
+        prev_hash: fixed(prev),
+        hash: fixed(hash),
+    }))
+}
+
+/// Records of a chain after `after_seq`, in order.
+pub fn audit_chain_page(
+    c: &Connection,
+    account: Option<AccountId>,
+    after_seq: u64,
+    limit: usize,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let chain = audit::chain_id(account);
+    c.prepare_cached(&format!(
+        "{AUDIT_COLS} WHERE chain = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+    ))
+    .and_then(|mut s| {
+        s.query_map(
+            params![&chain[..], after_seq as i64, limit.min(10_000) as i64],
+            |r| audit_record(account, r),
+        )?
+        .collect::<Result<Vec<_>, _>>()
+    })
+    .map_err(|e| backend("read audit records", e))?
+    .into_iter()
+    .collect()
+}
+
+/// Records of a chain matching `q`, newest first.
+pub fn audit_query(
+    c: &Connection,
+    account: Option<AccountId>,
+    q: &AuditQuery,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let chain = audit::chain_id(account);
+    let mut sql = format!("{AUDIT_COLS} WHERE chain = ?");
+    let mut args: Vec<Sql> = vec![Sql::Blob(chain.to_vec())];
+    let mut cond = |sql: &mut String, clause: &str, v: Sql| {
+        sql.push_str(clause);
+        args.push(v);
+    };
+    if let Some(t) = q.from_ms {
+        cond(&mut sql, " AND time_ms >= ?", Sql::Integer(t));
+    }
+    if let Some(t) = q.to_ms {
+        cond(&mut sql, " AND time_ms < ?", Sql::Integer(t));
+    }
+    if let Some(a) = &q.actor {
+        cond(&mut sql, " AND actor = ?", Sql::Text(a.clone()));
+    }
+    if let Some(o) = &q.object {
+        cond(&mut sql, " AND object = ?", Sql::Text(o.clone()));
+    }
+    if let Some(o) = &q.operation {
+        cond(&mut sql, " AND operation = ?", Sql::Text(o.clone()));
+    }
+    if let Some(b) = q.before_seq {
+        cond(&mut sql, " AND seq < ?", Sql::Integer(b as i64));
+    }
+    sql.push_str(" ORDER BY seq DESC LIMIT ?");
+    args.push(Sql::Integer(q.limit.clamp(1, 10_000) as i64));
+    c.prepare(&sql)
+        .and_then(|mut s| {
+            s.query_map(params_from_iter(args), |r| audit_record(account, r))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|e| backend("query audit records", e))?
+        .into_iter()
         .collect()
 }
