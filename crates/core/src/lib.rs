@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod ca;
 pub mod certs;
 pub mod ids;
 pub mod keys;

@@ -3,6 +3,7 @@
 //! depend on each caller remembering to check.
 
 use crate::audit::{AuditEvent, AuditQuery, AuditRecord};
+use crate::ca::{AccountCa, KeptCertificate};
 use crate::ids::{AccountId, AppId, GroupId, ObjectId};
 use crate::model::{Account, App, Group, ManagedObject, User};
 use kmip::enums::{ObjectType, State};
@@ -112,4 +113,24 @@ pub trait Store: Send + Sync {
         account: AccountId,
         filter: &ObjectFilter,
     ) -> Result<Vec<ObjectId>, StoreError>;
+
+    /// Adds an account together with its CA: both or neither.
+    fn create_account_with_ca(&self, account: &Account, ca: &AccountCa) -> Result<(), StoreError>;
+    /// Adds the CA of an account that has none (one created before account
+    /// CAs existed); `Conflict` if it has one, `NotFound` if there is no such account.
+    fn add_account_ca(&self, ca: &AccountCa) -> Result<(), StoreError>;
+    /// The CA of `account`, if it has one.
+    fn account_ca(&self, account: AccountId) -> Result<Option<AccountCa>, StoreError>;
+    /// Replaces an app as [`Store::update_app`] does and keeps `cert` for it,
+    /// both or neither; a certificate the app already keeps stays as it was.
+    fn update_app_keeping_certificate(
+        &self,
+        app: &App,
+        cert: &KeptCertificate,
+    ) -> Result<(), StoreError>;
+    /// The certificates kept for the apps of `account`, each with its app, oldest first.
+    fn kept_certificates(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<(AppId, KeptCertificate)>, StoreError>;
 }

@@ -46,7 +46,8 @@ fn check_name(what: &str, name: &str) -> Result<(), TenancyError> {
     }
 }
 
-/// Creates an account with a fresh account key (wrapped by `root`) and its default group.
+/// Creates an account with a fresh account key (wrapped by `root`), its CA
+/// (see [`crate::ca`]) and its default group.
 pub fn create_account(
     store: &dyn Store,
     root: &dyn RootOfTrust,
@@ -63,7 +64,10 @@ pub fn create_account(
         created: now,
         wrapped_key: root.wrap(&key, &account_key_context(id))?,
     };
-    store.create_account(&account)?;
+    // The CA is made before anything is stored and stored with the account in
+    // one write: no account exists without its CA.
+    let ca = crate::ca::new_account_ca(&account, &key, now)?;
+    store.create_account_with_ca(&account, &ca)?;
     let group = create_group(store, id, DEFAULT_GROUP, "Created with the account", now)?;
     Ok((account, group))
 }

@@ -33,6 +33,104 @@ pub mod conformance {
         failing_writes_do_not_fail_their_batch(store);
         users_round_trip(store);
         audit_chains(store);
+        account_cas_and_kept_certificates(store);
+    }
+
+    /// Account CAs: stored with their account in one write (a refused account
+    /// leaves no CA), added once to an account that has none, read back equal
+    /// and per account. Kept certificates: stored with the app change in one
+    /// write, never for another account's app, never replaced, listed per account.
+    pub fn account_cas_and_kept_certificates(store: &dyn Store) {
+        use skms_core::ca::{AccountCa, CertOrigin, KeptCertificate};
+        let ca_of = |account: AccountId, seed: u8| AccountCa {
+            account,
+            cert_der: vec![0x30, seed, 1, 2, 3],
+            sealed_key: vec![1, seed, 9, 9, 9],
+            created: 1_700_000_400,
+        };
+        let a = common::account(&unique("ca"));
+        let ca = ca_of(a.id, 1);
+        store.create_account_with_ca(&a, &ca).unwrap();
+        assert_eq!(store.account(a.id).unwrap(), Some(a.clone()));
+        assert_eq!(store.account_ca(a.id).unwrap(), Some(ca.clone()));
+        assert_eq!(store.account_ca(AccountId::new()).unwrap(), None);
+
+        // A taken name: neither the account nor its CA.
+        let mut dup = common::account(&a.name);
+        dup.id = AccountId::new();
+        assert!(matches!(
+            store.create_account_with_ca(&dup, &ca_of(dup.id, 2)),
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(store.account(dup.id).unwrap(), None);
+        assert_eq!(store.account_ca(dup.id).unwrap(), None);
+        // A CA of another account given with it: neither.
+        let odd = common::account(&unique("odd"));
+        assert!(store
+            .create_account_with_ca(&odd, &ca_of(AccountId::new(), 3))
+            .is_err());
+        assert_eq!(store.account(odd.id).unwrap(), None);
+
+        // One CA per account; an account without one (made before CAs) gets one.
+        assert!(matches!(
+            store.add_account_ca(&ca_of(a.id, 4)),
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(store.account_ca(a.id).unwrap(), Some(ca.clone()));
+        let (old, old_group) = setup(store);
+        assert_eq!(store.account_ca(old).unwrap(), None);
+        store.add_account_ca(&ca_of(old, 5)).unwrap();
+        assert_eq!(store.account_ca(old).unwrap(), Some(ca_of(old, 5)));
+        assert!(matches!(
+            store.add_account_ca(&ca_of(AccountId::new(), 6)),
+            Err(StoreError::NotFound(_))
+        ));
+
+        // Kept certificates ride with the app change.
+        let mut app = common::app(old, &unique("vcenter"), &[old_group]);
+        store.create_app(&app).unwrap();
+        let cert = |seed: u8, origin, added| KeptCertificate {
+            der: vec![0x30, 0x03, seed, seed, seed],
+            origin,
+            added,
+        };
+        let first = cert(1, CertOrigin::Uploaded, 10);
+        app.pinned_certs.push(first.sha256());
+        app.auth_method = AuthMethod::Certificate;
+        store.update_app_keeping_certificate(&app, &first).unwrap();
+        assert_eq!(store.app(app.id).unwrap(), Some(app.clone()));
+        let second = cert(2, CertOrigin::Issued, 20);
+        app.trusted_cas.push(vec![0x30, 0]);
+        store.update_app_keeping_certificate(&app, &second).unwrap();
+        // The same certificate again keeps its first record.
+        let mut again = first.clone();
+        again.origin = CertOrigin::Signed;
+        again.added = 30;
+        app.description = "changed".into();
+        store.update_app_keeping_certificate(&app, &again).unwrap();
+        assert_eq!(store.app(app.id).unwrap(), Some(app.clone()));
+        assert_eq!(
+            store.kept_certificates(old).unwrap(),
+            vec![(app.id, first.clone()), (app.id, second.clone())]
+        );
+        assert_eq!(first.sha256(), skms_core::certs::fingerprint(&first.der));
+
+        // Never for an app of another account, nor a missing one: nothing changes.
+        let mut foreign = app.clone();
+        foreign.account = a.id;
+        foreign.description = "stolen".into();
+        assert!(matches!(
+            store.update_app_keeping_certificate(&foreign, &cert(3, CertOrigin::Signed, 40)),
+            Err(StoreError::NotFound(_))
+        ));
+        let ghost = common::app(old, "ghost", &[old_group]);
+        assert!(matches!(
+            store.update_app_keeping_certificate(&ghost, &cert(4, CertOrigin::Signed, 40)),
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(store.app(app.id).unwrap(), Some(app.clone()));
+        assert_eq!(store.kept_certificates(old).unwrap().len(), 2);
+        assert!(store.kept_certificates(a.id).unwrap().is_empty());
     }
 
     /// Audit records: one chain per account plus the provider's, sequence
@@ -808,4 +906,9 @@ fn sqlite_failing_writes_do_not_fail_their_batch() {
 #[test]
 fn sqlite_run_all_on_one_store() {
     with_store("all", conformance::run_all);
+}
+
+#[test]
+fn sqlite_account_cas_and_kept_certificates() {
+    with_store("account-ca", conformance::account_cas_and_kept_certificates);
 }

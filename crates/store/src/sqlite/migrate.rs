@@ -138,6 +138,30 @@ CREATE TABLE audit_heads (
     hash  BLOB NOT NULL CHECK (length(hash) = 32)
 ) WITHOUT ROWID;
 "#,
+    // 4: each account's CA (its certificate, and its PKCS#8 private key sealed
+    // under the account key); and the certificates an app holds kept whole
+    // (app_pinned_certs keeps only the fingerprint authentication looks up), so
+    // that their subject and expiry can be shown. Accounts created before this
+    // migration get their CA on first use.
+    r#"
+CREATE TABLE account_cas (
+    account    BLOB PRIMARY KEY CHECK (length(account) = 16) REFERENCES accounts (id),
+    cert_der   BLOB NOT NULL,
+    sealed_key BLOB NOT NULL,
+    created    INTEGER NOT NULL
+);
+
+CREATE TABLE app_certs (
+    app     BLOB NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+    account BLOB NOT NULL REFERENCES accounts (id),
+    sha256  BLOB NOT NULL CHECK (length(sha256) = 32),
+    der     BLOB NOT NULL,
+    origin  TEXT NOT NULL CHECK (origin IN ('uploaded', 'issued', 'signed')),
+    added   INTEGER NOT NULL,
+    PRIMARY KEY (app, sha256)
+);
+CREATE INDEX app_certs_by_account ON app_certs (account, added);
+"#,
 ];
 
 /// The schema version this binary writes.

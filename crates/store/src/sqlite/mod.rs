@@ -18,6 +18,7 @@ use pool::Pool;
 use rows::ObjectRow;
 use rusqlite::{Connection, OpenFlags};
 use skms_core::audit::{AuditEvent, AuditQuery, AuditRecord};
+use skms_core::ca::{AccountCa, KeptCertificate};
 use skms_core::ids::{AccountId, AppId, GroupId, ObjectId};
 use skms_core::model::{Account, App, Group, ManagedObject, User};
 use skms_core::store::{ObjectFilter, Store, StoreError};
@@ -244,6 +245,49 @@ impl Store for SqliteStore {
         filter: &ObjectFilter,
     ) -> Result<Vec<ObjectId>, StoreError> {
         rows::locate(&self.readers.get(), account, filter)
+    }
+
+    fn create_account_with_ca(&self, account: &Account, ca: &AccountCa) -> Result<(), StoreError> {
+        if ca.account != account.id {
+            return Err(StoreError::Backend(format!(
+                "the CA of account {} given with account {}",
+                ca.account, account.id
+            )));
+        }
+        let (a, ca) = (account.clone(), ca.clone());
+        // One write, one savepoint: both rows or neither.
+        self.writer.write(move |c| {
+            rows::create_account(c, &a)?;
+            rows::add_account_ca(c, &ca)
+        })
+    }
+
+    fn add_account_ca(&self, ca: &AccountCa) -> Result<(), StoreError> {
+        let ca = ca.clone();
+        self.writer.write(move |c| rows::add_account_ca(c, &ca))
+    }
+
+    fn account_ca(&self, account: AccountId) -> Result<Option<AccountCa>, StoreError> {
+        rows::account_ca(&self.readers.get(), account)
+    }
+
+    fn update_app_keeping_certificate(
+        &self,
+        app: &App,
+        cert: &KeptCertificate,
+    ) -> Result<(), StoreError> {
+        let (a, cert) = (app.clone(), cert.clone());
+        self.writer.write(move |c| {
+            rows::update_app(c, &a)?;
+            rows::keep_certificate(c, &a, &cert)
+        })
+    }
+
+    fn kept_certificates(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<(AppId, KeptCertificate)>, StoreError> {
+        rows::kept_certificates(&self.readers.get(), account)
     }
 }
 

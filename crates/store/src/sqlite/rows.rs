@@ -7,6 +7,7 @@ use kmip::enums::{ObjectType, State};
 use rusqlite::types::Value as Sql;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use skms_core::audit::{self, ActorKind, AuditEvent, AuditQuery, AuditRecord, Outcome};
+use skms_core::ca::{AccountCa, CertOrigin, KeptCertificate};
 use skms_core::ids::{AccountId, AppId, GroupId, ObjectId, UserId};
 use skms_core::model::{Account, App, AuthMethod, Group, ManagedObject, Role, SecretHash, User};
 use skms_core::store::{ObjectFilter, StoreError};
@@ -838,4 +839,99 @@ pub fn audit_query(
         .map_err(|e| backend("query audit records", e))?
         .into_iter()
         .collect()
+}
+
+// ---- account CAs and the certificates apps hold ----
+
+/// Adds an account's CA (`Conflict` if it has one).
+pub fn add_account_ca(c: &Connection, ca: &AccountCa) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO account_cas (account, cert_der, sealed_key, created) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            &ca.account.as_bytes()[..],
+            ca.cert_der,
+            ca.sealed_key,
+            ca.created
+        ])
+    })
+    .map(drop)
+    .map_err(|e| backend(&format!("add the CA of account {}", ca.account), e))
+}
+
+/// The CA of `account`.
+pub fn account_ca(c: &Connection, account: AccountId) -> Result<Option<AccountCa>, StoreError> {
+    c.prepare_cached("SELECT cert_der, sealed_key, created FROM account_cas WHERE account = ?1")
+        .and_then(|mut s| {
+            s.query_row([&account.as_bytes()[..]], |r| {
+                Ok(AccountCa {
+                    account,
+                    cert_der: r.get(0)?,
+                    sealed_key: r.get(1)?,
+                    created: r.get(2)?,
+                })
+            })
+            .optional()
+        })
+        .map_err(|e| backend("read account CA", e))
+}
+
+/// Keeps `cert` for `app` (which exists in its account: run after [`update_app`]);
+/// one it already keeps stays as it was.
+pub fn keep_certificate(
+    c: &Connection,
+    app: &App,
+    cert: &KeptCertificate,
+) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO app_certs (app, account, sha256, der, origin, added)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (app, sha256) DO NOTHING",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            &app.id.as_bytes()[..],
+            &app.account.as_bytes()[..],
+            &cert.sha256()[..],
+            cert.der,
+            cert.origin.as_str(),
+            cert.added
+        ])
+    })
+    .map(drop)
+    .map_err(|e| backend(&format!("keep a certificate of app {}", app.id), e))
+}
+
+/// The certificates kept for the apps of `account`, oldest first.
+pub fn kept_certificates(
+    c: &Connection,
+    account: AccountId,
+) -> Result<Vec<(AppId, KeptCertificate)>, StoreError> {
+    let what = "list kept certificates";
+    c.prepare_cached(
+        "SELECT app, der, origin, added FROM app_certs WHERE account = ?1 ORDER BY added, rowid",
+    )
+    .and_then(|mut s| {
+        s.query_map([&account.as_bytes()[..]], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()
+    })
+    .map_err(|e| backend(what, e))?
+    .into_iter()
+    .map(|(app, der, origin, added)| {
+        let origin = CertOrigin::parse(&origin)
+            .ok_or_else(|| corrupt(&format!("{what}: unknown origin {origin:?}")))?;
+        Ok((
+            AppId::from_bytes(id16(app, what)?),
+            KeptCertificate { der, origin, added },
+        ))
+    })
+    .collect()
 }
