@@ -12,6 +12,7 @@
 //! | idle time between requests, seconds | `idle_timeout_secs` | `SKMS_IDLE_TIMEOUT_SECS` | `--idle-timeout-secs` | `60` |
 //! | TLS handshake time limit, seconds | `handshake_timeout_secs` | `SKMS_HANDSHAKE_TIMEOUT_SECS` | `--handshake-timeout-secs` | `10` |
 //! | require the clientAuth EKU on client certificates | `require_client_auth_eku` | `SKMS_REQUIRE_CLIENT_AUTH_EKU` | `--require-client-auth-eku` | `false` |
+//! | forward audit records to syslog (RFC 5424) | `audit_syslog` | `SKMS_AUDIT_SYSLOG` | `--audit-syslog` | none; `udp://HOST:PORT` or `tcp://HOST:PORT` |
 //! | also accept the KMIP profile suites TLS_RSA_WITH_AES_128/256_CBC_SHA256 (OpenSSL listener, RSA server certificate) | `kmip_legacy_cipher_suites` | `SKMS_KMIP_LEGACY_CIPHER_SUITES` | `--kmip-legacy-cipher-suites` | `false` |
 //!
 //! The file is `--config PATH` (or `SKMS_CONFIG`); without one, `<data dir>/skms.toml`
@@ -76,6 +77,8 @@ pub struct Config {
     /// Whether the KMIP listener also offers the KMIP profile suites
     /// TLS_RSA_WITH_AES_128/256_CBC_SHA256 that older clients (vCenter 7) need.
     pub kmip_legacy_cipher_suites: bool,
+    /// Where audit records are forwarded as syslog messages, if anywhere.
+    pub audit_syslog: Option<String>,
 }
 
 /// The documented default data directory.
@@ -100,6 +103,7 @@ impl Default for Config {
             handshake_timeout: Duration::from_secs(10),
             require_client_auth_eku: false,
             kmip_legacy_cipher_suites: false,
+            audit_syslog: None,
         }
     }
 }
@@ -138,6 +142,9 @@ pub struct Overrides {
     /// Also offer TLS_RSA_WITH_AES_128/256_CBC_SHA256 on KMIP, for older clients such as vCenter 7 (served by OpenSSL) [env SKMS_KMIP_LEGACY_CIPHER_SUITES; default false]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub kmip_legacy_cipher_suites: Option<bool>,
+    /// Forward audit records to syslog (RFC 5424): udp://HOST:PORT or tcp://HOST:PORT [env SKMS_AUDIT_SYSLOG; default none]
+    #[arg(long, value_name = "URL")]
+    pub audit_syslog: Option<String>,
 }
 
 impl Overrides {
@@ -156,7 +163,8 @@ impl Overrides {
             idle_timeout_secs,
             handshake_timeout_secs,
             require_client_auth_eku,
-            kmip_legacy_cipher_suites
+            kmip_legacy_cipher_suites,
+            audit_syslog
         );
     }
 
@@ -193,6 +201,7 @@ impl Overrides {
             handshake_timeout_secs: get(env, "SKMS_HANDSHAKE_TIMEOUT_SECS")?,
             require_client_auth_eku: get(env, "SKMS_REQUIRE_CLIENT_AUTH_EKU")?,
             kmip_legacy_cipher_suites: get(env, "SKMS_KMIP_LEGACY_CIPHER_SUITES")?,
+            audit_syslog: get(env, "SKMS_AUDIT_SYSLOG")?,
         })
     }
 
@@ -282,6 +291,7 @@ impl Config {
             kmip_legacy_cipher_suites: o
                 .kmip_legacy_cipher_suites
                 .unwrap_or(d.kmip_legacy_cipher_suites),
+            audit_syslog: o.audit_syslog.filter(|s| !s.trim().is_empty()),
         };
         c.check()?;
         Ok(c)
@@ -316,6 +326,14 @@ impl Config {
                 "handshake_timeout_secs",
                 "must be between 1 and 600 seconds",
             );
+        }
+        if let Some(t) = &self.audit_syslog {
+            if let Err(reason) = t.parse::<crate::syslog::Target>() {
+                return Err(ConfigError::Invalid {
+                    name: "audit_syslog",
+                    reason,
+                });
+            }
         }
         for n in &self.server_names {
             let ok = n.parse::<std::net::IpAddr>().is_ok()

@@ -9,6 +9,7 @@
 
 use crate::backoff::Backoff;
 use crate::config::Config;
+use crate::metrics::{self, Metrics};
 use crate::tls;
 use kmip::binary::{self, Limits};
 use kmip::messages::{Credential, RequestMessage, ResponseMessage};
@@ -49,6 +50,8 @@ pub struct Shared {
     pub backoff: Backoff,
     /// Secrets verified recently (argon2id once per minute per app and secret, not per request).
     pub verified: tenancy::VerifiedSecrets,
+    /// What KMIP, REST, TLS and the store did, for `/metrics` ([`crate::metrics`]).
+    pub metrics: Arc<Metrics>,
 }
 
 impl Shared {
@@ -71,7 +74,13 @@ impl Shared {
             require_client_auth_eku: config.require_client_auth_eku,
             backoff: Backoff::default(),
             verified: tenancy::VerifiedSecrets::new(Duration::from_secs(60), 100_000)?,
+            metrics: Arc::new(Metrics::new()),
         })
+    }
+
+    /// The same, counting into `metrics` (the registry the store was wrapped with).
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
+        Shared { metrics, ..self }
     }
 }
 
@@ -160,12 +169,14 @@ impl KmipListener {
                 }
             };
             let _ = tcp.set_nodelay(true);
+            let open = self.shared.metrics.kmip_connection_opened();
             let acceptor = self.acceptor.clone();
             let shared = self.shared.clone();
             let stop = stopping.subscribe();
             let done = done_tx.clone();
             tokio::spawn(async move {
                 serve_connection(tcp, peer, acceptor, shared, stop).await;
+                drop(open);
                 drop(permit);
                 drop(done);
             });
@@ -197,12 +208,16 @@ async fn serve_connection(
                     .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
                     .unwrap_or_default();
                 serve_tls(tls, chain, peer, shared, stop).await;
+            } else {
+                shared.metrics.tls_handshake_failed(metrics::Listener::Kmip);
             }
         }
         Acceptor::OpenSsl(ctx) => {
             if let Some(tls) = handshake(peer, limit, openssl_accept(&ctx, tcp)).await {
                 let chain = tls::openssl_peer_chain(tls.ssl());
                 serve_tls(tls, chain, peer, shared, stop).await;
+            } else {
+                shared.metrics.tls_handshake_failed(metrics::Listener::Kmip);
             }
         }
     }
@@ -264,6 +279,9 @@ async fn identify_peer(
         }
         Ok(Err(why)) => {
             debug!(%peer, reason = %why, "client certificate identifies no app");
+            shared
+                .metrics
+                .authentication_failed(metrics::Interface::Kmip, metrics::AuthMethod::Certificate);
             None
         }
         Err(e) => {
@@ -304,7 +322,9 @@ async fn serve_tls<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(Ok(Frame::Request(bytes))) => bytes,
             Ok(Ok(Frame::Refused(message))) => {
                 debug!(%peer, %message, "refused a message; closing");
-                let _ = conn.respond(conn.invalid((1, 0), message)).await;
+                let response = conn.invalid((1, 0), message);
+                conn.shared.metrics.count_kmip(&response);
+                let _ = conn.respond(response).await;
                 break;
             }
             Ok(Err(e)) => {
@@ -312,7 +332,11 @@ async fn serve_tls<S: AsyncRead + AsyncWrite + Unpin>(
                 break;
             }
         };
+        let started = std::time::Instant::now();
         let response = conn.handle(frame).await;
+        conn.shared
+            .metrics
+            .observe_kmip(&response, started.elapsed());
         if let Err(e) = conn.respond(response).await {
             debug!(%peer, error = %e, "write failed");
             break;
@@ -491,7 +515,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         .flatten();
         match &result {
             Some(_) => self.shared.backoff.success(ip),
-            None => self.shared.backoff.failure(ip),
+            None => {
+                self.shared.backoff.failure(ip);
+                self.shared
+                    .metrics
+                    .authentication_failed(metrics::Interface::Kmip, metrics::AuthMethod::Password);
+            }
         }
         result
     }

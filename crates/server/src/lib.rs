@@ -8,7 +8,9 @@ pub mod backoff;
 pub mod config;
 pub mod init;
 pub mod kmip_listener;
+pub mod metrics;
 pub mod rest;
+pub mod syslog;
 pub mod tls;
 
 use config::Config;
@@ -65,6 +67,10 @@ pub struct Running {
     pub store: Arc<SqliteStore>,
     /// The root of trust.
     pub root: Arc<dyn RootOfTrust>,
+    /// The metrics `/metrics` renders ([`metrics::render`]).
+    pub metrics: Arc<metrics::Metrics>,
+    /// What the listeners share (store as they see it, keyring, metrics): for [`metrics::readiness`].
+    pub shared: Arc<Shared>,
     shutdown: broadcast::Sender<()>,
     task: JoinHandle<()>,
 }
@@ -112,10 +118,16 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         reason: e.to_string(),
     })?;
     let root: Arc<dyn RootOfTrust> = data.root.clone();
-    let store: Arc<dyn Store> = data.store.clone();
+    // Every user of the store (KMIP, REST) goes through the timing wrapper.
+    let metrics = Arc::new(metrics::Metrics::new());
+    let store: Arc<dyn Store> = Arc::new(metrics::MeteredStore::new(
+        data.store.clone(),
+        metrics.clone(),
+    ));
     let shared = Arc::new(
         Shared::new(config, store, Arc::new(Keyring::new(root.clone())))
-            .map_err(|e| init::InitError::Cert(format!("cannot set up authentication: {e}")))?,
+            .map_err(|e| init::InitError::Cert(format!("cannot set up authentication: {e}")))?
+            .with_metrics(metrics.clone()),
     );
     // The REST API: bound before anything is served, so a taken port fails the start.
     let https_listener = tokio::net::TcpListener::bind(config.https_addr)
@@ -160,7 +172,12 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         shutdown.subscribe(),
     ));
     info!(addr = %https_addr, "REST API (HTTPS) started");
-    let kmip = KmipListener::new(listener, kmip_acceptor, shared, config.max_connections);
+    let kmip = KmipListener::new(
+        listener,
+        kmip_acceptor,
+        shared.clone(),
+        config.max_connections,
+    );
     let kmip_task = tokio::spawn(kmip.run(shutdown.subscribe()));
     let task = tokio::spawn(async move {
         let _ = kmip_task.await;
@@ -175,6 +192,8 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         created,
         store: data.store,
         root,
+        metrics,
+        shared,
         shutdown,
         task,
     })
