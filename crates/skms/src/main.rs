@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod audit;
 mod bench;
 mod serve;
 mod ttlv;
@@ -51,6 +52,9 @@ enum Command {
     },
     /// Download the server's CA certificate (to give to vCenter: "Make vCenter trust KMS").
     CaCert(admin::CaCertArgs),
+    /// The audit log: verify its hash chains in a data directory.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Recovery on the server's machine: a new password for a lost sysadmin login.
     #[command(subcommand)]
     Sysadmin(admin::SysadminCommand),
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
         Command::App { cmd, conn } => return admin::app(cmd, conn),
         Command::CaCert(args) => return admin::ca_cert(args),
         Command::Sysadmin(cmd) => return admin::sysadmin(cmd),
+        Command::Audit(cmd) => return audit::run(cmd),
         Command::Bench(cmd) => return bench::run(cmd),
     };
     match result {
