@@ -7,7 +7,10 @@
 //! request after request: one bounded TTLV frame, decode, authenticate, run the
 //! operations off the async threads, write the response.
 
+use crate::audit;
 use crate::backoff::Backoff;
+use skms_core::audit::AuditLog;
+use skms_core::store::StoreError;
 use crate::config::Config;
 use crate::metrics::{self, Metrics};
 use crate::tls;
@@ -29,6 +32,9 @@ use tokio::sync::{broadcast, mpsc, watch, Semaphore};
 use tokio_openssl::SslStream;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, error, info, warn};
+
+/// Audit events waiting to be stored, at most (then recording waits).
+const AUDIT_QUEUE: usize = 65_536;
 
 /// What every connection shares.
 pub struct Shared {
@@ -52,6 +58,8 @@ pub struct Shared {
     pub verified: tenancy::VerifiedSecrets,
     /// What KMIP, REST, TLS and the store did, for `/metrics` ([`crate::metrics`]).
     pub metrics: Arc<Metrics>,
+    /// Where every authentication and operation is recorded.
+    pub audit: Arc<AuditLog>,
 }
 
 impl Shared {
@@ -62,7 +70,6 @@ impl Shared {
         keyring: Arc<Keyring>,
     ) -> Result<Self, tenancy::TenancyError> {
         Ok(Shared {
-            store,
             keyring,
             server_info: ServerInfo::default(),
             limits: Limits {
@@ -75,7 +82,18 @@ impl Shared {
             backoff: Backoff::default(),
             verified: tenancy::VerifiedSecrets::new(Duration::from_secs(60), 100_000)?,
             metrics: Arc::new(Metrics::new()),
+            audit: Arc::new(
+                AuditLog::start(store.clone(), Vec::new(), AUDIT_QUEUE).map_err(|e| {
+                    StoreError::Backend(format!("cannot start the audit thread: {e}"))
+                })?,
+            ),
+            store,
         })
+    }
+
+    /// The same, recording into `audit` (one with forwarders, say).
+    pub fn with_audit(self, audit: Arc<AuditLog>) -> Self {
+        Shared { audit, ..self }
     }
 
     /// The same, counting into `metrics` (the registry the store was wrapped with).
@@ -263,6 +281,7 @@ async fn identify_peer(
         return None;
     }
     let s = shared.clone();
+    let leaf = chain[0].clone();
     let found = tokio::task::spawn_blocking(move || {
         tls::identify(
             &*s.store,
@@ -275,10 +294,32 @@ async fn identify_peer(
     match found {
         Ok(Ok((c, how))) => {
             debug!(%peer, app = %c.app.id, ?how, "client certificate identifies an app");
+            let e = audit::authentication(
+                &*shared.store,
+                "kmip.certificate",
+                peer.ip(),
+                "",
+                Some(&c),
+                None,
+            );
+            shared.audit.record(e);
             Some(c)
         }
         Ok(Err(why)) => {
             debug!(%peer, reason = %why, "client certificate identifies no app");
+            let tried = match &why {
+                tls::CertRejected::Disabled(id) | tls::CertRejected::Untrusted(id, _) => id.to_string(),
+                _ => format!("sha256:{}", hex::encode(tls::fingerprint(&leaf))),
+            };
+            let e = audit::authentication(
+                &*shared.store,
+                "kmip.certificate",
+                peer.ip(),
+                &tried,
+                None,
+                Some(why.to_string()),
+            );
+            shared.audit.record(e);
             shared
                 .metrics
                 .authentication_failed(metrics::Interface::Kmip, metrics::AuthMethod::Certificate);
@@ -455,6 +496,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             Some((username, password)) => {
                 match self.authenticate(username.clone(), password).await {
                     Some(c) => {
+                        // Recorded when it changes who this connection acts as,
+                        // not on every request that repeats the credential.
+                        if self.caller.as_ref().map(|p| p.app.id) != Some(c.app.id) {
+                            let e = audit::authentication(
+                                &*self.shared.store,
+                                "kmip.password",
+                                self.peer.ip(),
+                                &username,
+                                Some(&c),
+                                None,
+                            );
+                            self.shared.audit.record(e);
+                        }
                         self.caller = Some(c.clone());
                         Some(c)
                     }
@@ -462,6 +516,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                         // A failed credential also ends what an earlier credential
                         // established on this connection; a certificate identity stays.
                         warn!(peer = %self.peer, %username, "KMIP authentication failed");
+                        let shared = self.shared.clone();
+                        let ip = self.peer.ip();
+                        let _ = tokio::task::spawn_blocking(move || {
+                            let e = audit::authentication(
+                                &*shared.store,
+                                "kmip.password",
+                                ip,
+                                &username,
+                                None,
+                                None,
+                            );
+                            shared.audit.record(e);
+                        })
+                        .await;
                         self.caller = self.cert_caller.clone();
                         None
                     }
@@ -469,6 +537,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
         };
         let shared = self.shared.clone();
+        let source = self.peer.ip();
         let served = tokio::task::spawn_blocking(move || {
             let ctx = Context {
                 store: &*shared.store,
@@ -476,7 +545,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 now: now(),
                 server: &shared.server_info,
             };
-            ops::handle_message(&ctx, caller.as_ref(), request)
+            let plan = audit::KmipPlan::of(&request);
+            let response = ops::handle_message(&ctx, caller.as_ref(), request);
+            // A change is answered only once its record is committed.
+            let (events, changes) = plan.events(caller.as_ref(), source, "kmip", &response);
+            if let Err(e) = audit::record(&shared.audit, events, changes) {
+                error!(peer = %source, error = %e, "an operation's audit record was not stored");
+            }
+            response
         })
         .await;
         match served {

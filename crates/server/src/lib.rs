@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod backoff;
 pub mod config;
 pub mod init;
@@ -79,12 +80,15 @@ impl Running {
     /// Stops accepting, lets open connections finish their current request, and waits.
     pub async fn stop(self) {
         let _ = self.shutdown.send(());
-        let _ = self.task.await;
+        self.wait().await;
     }
 
-    /// Waits until the listener ends (after [`Running::shutdown_handle`] fires).
+    /// Waits until the listeners end (after [`Running::shutdown_handle`] fires),
+    /// then until every audit record they queued is committed.
     pub async fn wait(self) {
         let _ = self.task.await;
+        let audit = self.shared.audit.clone();
+        let _ = tokio::task::spawn_blocking(move || audit.flush()).await;
     }
 
     /// A sender that stops the server when sent to.
@@ -124,10 +128,28 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         data.store.clone(),
         metrics.clone(),
     ));
+    let mut sinks: Vec<Box<dyn skms_core::audit::AuditSink>> = Vec::new();
+    if let Some(target) = &config.audit_syslog {
+        let target: syslog::Target = target
+            .parse()
+            .map_err(|reason| config::ConfigError::Invalid {
+                name: "audit_syslog",
+                reason,
+            })?;
+        info!(%target, "forwarding audit records to syslog");
+        sinks.push(Box::new(syslog::SyslogSink::start(target).map_err(|e| {
+            init::InitError::Cert(format!("cannot start syslog forwarding: {e}"))
+        })?));
+    }
+    let audit = Arc::new(
+        skms_core::audit::AuditLog::start(store.clone(), sinks, 65_536)
+            .map_err(|e| init::InitError::Cert(format!("cannot start the audit log: {e}")))?,
+    );
     let shared = Arc::new(
         Shared::new(config, store, Arc::new(Keyring::new(root.clone())))
             .map_err(|e| init::InitError::Cert(format!("cannot set up authentication: {e}")))?
-            .with_metrics(metrics.clone()),
+            .with_metrics(metrics.clone())
+            .with_audit(audit),
     );
     // The REST API: bound before anything is served, so a taken port fails the start.
     let https_listener = tokio::net::TcpListener::bind(config.https_addr)

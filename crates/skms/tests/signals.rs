@@ -10,8 +10,8 @@ use kmip::payloads::{DiscoverVersionsRequest, ResponsePayload};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
-use std::time::{Duration, Instant};
+
+use std::time::Duration;
 
 /// A data directory and a log file beside it, both removed when dropped (even
 /// when a test fails).
@@ -36,34 +36,10 @@ impl Drop for Scratch {
     }
 }
 
-/// Sends `signal` ("TERM", "INT") to process `pid` with kill(1).
-fn send_signal(pid: u32, signal: &str) {
-    let status = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(pid.to_string())
-        .status()
-        .expect("kill(1) runs");
-    assert!(status.success(), "kill -{signal} {pid}: {status}");
-}
-
-/// Waits at most `limit` for the process to exit: its status and how long it took.
-fn wait_exit(s: &mut common::Server, limit: Duration) -> Option<(ExitStatus, Duration)> {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = s.child.0.try_wait().unwrap() {
-            return Some((status, started.elapsed()));
-        }
-        if started.elapsed() > limit {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Sends `signal` and checks a clean stop: exit status 0 within 10 s and "stopped" printed.
 fn stop_with(s: &mut common::Server, signal: &str, log: &Path) {
-    send_signal(s.child.0.id(), signal);
-    let Some((status, took)) = wait_exit(s, Duration::from_secs(10)) else {
+    s.signal(signal);
+    let Some((status, took)) = s.wait_exit(Duration::from_secs(10)) else {
         panic!(
             "`skms serve` still running 10 s after SIG{signal}; log:\n{}",
             std::fs::read_to_string(log).unwrap_or_default()
@@ -218,8 +194,9 @@ fn a_signal_right_after_listening_on_is_a_clean_stop() {
     for (i, signal) in ["TERM", "INT"].iter().cycle().take(20).enumerate() {
         let mut s = common::serve_logging(&dir, Some(&log));
         // No pause: the line says the server is up, so it must handle signals now.
-        send_signal(s.child.0.id(), signal);
-        let (status, _) = wait_exit(&mut s, Duration::from_secs(10))
+        common::send_signal(s.child.0.id(), signal);
+        let (status, _) = s
+            .wait_exit(Duration::from_secs(10))
             .unwrap_or_else(|| panic!("still running 10 s after SIG{signal}"));
         assert_eq!(
             status.code(),

@@ -175,30 +175,47 @@ fn execute(
 
 /// Fills an absent Unique Identifier with the ID Placeholder (the identifier
 /// an earlier item of the same batch produced; KMIP 1.4 section 3.1).
+/// Runs `$body` with `$p` bound to the payload of every request that names
+/// one object by Unique Identifier; `$otherwise` for the others. One list for
+/// filling the ID placeholder and for naming the object in the audit log.
+macro_rules! with_uid_payload {
+    ($payload:expr, |$p:ident| $body:expr, $otherwise:expr) => {{
+        use RequestPayload as P;
+        match $payload {
+            P::Get($p) => $body,
+            P::GetAttributes($p) => $body,
+            P::GetAttributeList($p) => $body,
+            P::AddAttribute($p) => $body,
+            P::ModifyAttribute($p) => $body,
+            P::DeleteAttribute($p) => $body,
+            P::SetAttribute($p) => $body,
+            P::Activate($p) => $body,
+            P::Revoke($p) => $body,
+            P::Destroy($p) => $body,
+            P::ReKey($p) => $body,
+            P::Check($p) => $body,
+            _ => $otherwise,
+        }
+    }};
+}
+
 fn fill_placeholder(payload: &mut RequestPayload, id: &str) {
-    use RequestPayload as P;
-    let slot = match payload {
-        P::Get(p) => &mut p.unique_identifier,
-        P::GetAttributes(p) => &mut p.unique_identifier,
-        P::GetAttributeList(p) => &mut p.unique_identifier,
-        P::AddAttribute(p) => &mut p.unique_identifier,
-        P::ModifyAttribute(p) => &mut p.unique_identifier,
-        P::DeleteAttribute(p) => &mut p.unique_identifier,
-        P::SetAttribute(p) => &mut p.unique_identifier,
-        P::Activate(p) => &mut p.unique_identifier,
-        P::Revoke(p) => &mut p.unique_identifier,
-        P::Destroy(p) => &mut p.unique_identifier,
-        P::ReKey(p) => &mut p.unique_identifier,
-        P::Check(p) => &mut p.unique_identifier,
-        _ => return,
-    };
+    let slot = with_uid_payload!(payload, |p| &mut p.unique_identifier, return);
     if slot.is_none() {
         *slot = Some(id.to_string());
     }
 }
 
-/// The identifier an operation's response sets as the next ID Placeholder.
-fn placeholder_of(payload: &ResponsePayload) -> Option<String> {
+/// The object a request item names by Unique Identifier, if any (what the
+/// audit log records as the object acted on; see [`placeholder_of`] for the
+/// one a response names).
+pub fn object_of(request: &RequestPayload) -> Option<String> {
+    with_uid_payload!(request, |p| p.unique_identifier.clone(), None)
+}
+
+/// The object a response names (a new object's identifier, the one acted on):
+/// the next ID placeholder, and the audit log's object when the request named none.
+pub fn placeholder_of(payload: &ResponsePayload) -> Option<String> {
     use ResponsePayload as P;
     Some(match payload {
         P::Create(p) => p.unique_identifier.clone(),

@@ -170,7 +170,45 @@ pub struct Tenant {
     pub password: String,
 }
 
+/// Sends `signal` ("TERM", "INT") to process `pid` with kill(1).
+pub fn send_signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("kill(1) runs");
+    assert!(status.success(), "kill -{signal} {pid}: {status}");
+}
+
 impl Server {
+    /// Sends `signal` ("TERM", "INT") to the server.
+    pub fn signal(&self, signal: &str) {
+        send_signal(self.child.0.id(), signal);
+    }
+
+    /// Waits at most `limit` for the process to exit: its status and how long it took.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<(std::process::ExitStatus, Duration)> {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.0.try_wait().unwrap() {
+                return Some((status, started.elapsed()));
+            }
+            if started.elapsed() > limit {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the server with SIGTERM and requires a clean exit within 10 s.
+    pub fn terminate(mut self) {
+        self.signal("TERM");
+        let (status, _) = self
+            .wait_exit(Duration::from_secs(10))
+            .expect("skms serve stops within 10 s of SIGTERM");
+        assert!(status.success(), "skms serve exited with {status}");
+    }
+
     /// Everything the process printed after "listening on", up to the end of
     /// its standard output (which must come within 5 s: call it once the
     /// process is ending).
