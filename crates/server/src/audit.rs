@@ -90,7 +90,11 @@ impl KmipPlan {
                     source: source.to_string(),
                     operation: format!("{via}.{}", op.name().unwrap_or("Unknown")),
                     object: object.or_else(|| item.payload.as_ref().and_then(ops::placeholder_of)),
-                    outcome: if ok { Outcome::Success } else { Outcome::Failure },
+                    outcome: if ok {
+                        Outcome::Success
+                    } else {
+                        Outcome::Failure
+                    },
                     reason: (!ok).then(|| {
                         item.result_reason
                             .and_then(|r| r.name())

@@ -117,14 +117,7 @@ impl Api {
         if status.is_success() {
             return Ok(body);
         }
-        let message = body
-            .get("error")
-            .and_then(Value::as_str)
-            .unwrap_or("no reason given");
-        Err(match status {
-            StatusCode::UNAUTHORIZED => format!("not signed in: {message}"),
-            _ => format!("the server refused ({status}): {message}"),
-        })
+        Err(refusal(status, &body))
     }
 
     fn get(&self, path: &str) -> Result<Value, String> {
@@ -169,6 +162,31 @@ impl Api {
         } else {
             println!("{}", text(value).trim_end());
         }
+    }
+}
+
+/// The error line of a refusal: the server's message, then its code and the
+/// request id (which the server's log has too), from the API's error body
+/// `{"code", "message", "request_id"}`.
+fn refusal(status: StatusCode, body: &Value) -> String {
+    let message = body
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("no reason given");
+    let mut detail = Vec::new();
+    if let Some(code) = body.get("code").and_then(Value::as_str) {
+        detail.push(code.to_string());
+    }
+    if let Some(id) = body.get("request_id").and_then(Value::as_str) {
+        detail.push(format!("request id {id}"));
+    }
+    let detail = match detail.is_empty() {
+        true => String::new(),
+        false => format!(" [{}]", detail.join("; ")),
+    };
+    match status {
+        StatusCode::UNAUTHORIZED => format!("not signed in: {message}{detail}"),
+        _ => format!("the server refused ({status}): {message}{detail}"),
     }
 }
 
@@ -593,7 +611,8 @@ pub fn ca_cert(args: CaCertArgs) -> ExitCode {
             .send()
             .map_err(|e| format!("cannot reach {url}: {e}"))?;
         if !resp.status().is_success() {
-            return Err(format!("the server answered {}", resp.status()));
+            let status = resp.status();
+            return Err(refusal(status, &resp.json().unwrap_or(Value::Null)));
         }
         let pem = resp.text().map_err(|e| e.to_string())?;
         let ders = skms_core::certs::from_pem(&pem)?;

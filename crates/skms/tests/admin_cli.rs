@@ -154,6 +154,35 @@ fn the_seed_walk_through_from_the_command_line() {
         assert!(!ok, "{args:?} succeeded: {out}");
         assert!(err.contains(reason), "{args:?}: {err}");
     }
+    // A refusal by the server names its code and the request id (which its log has).
+    for (who, args, code) in [
+        (&alice, &["account", "list"][..], "[forbidden; request id "),
+        (
+            &alice,
+            &["group", "create", "hosts"][..],
+            "[conflict; request id ",
+        ),
+        (
+            &Login {
+                user: "alice".into(),
+                password: "wrong".into(),
+            },
+            &["group", "list"][..],
+            "[unauthorized; request id ",
+        ),
+    ] {
+        let (_, _, err) = server.admin_try(who, args);
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or_default();
+        let id = line
+            .split(code)
+            .nth(1)
+            .and_then(|rest| rest.strip_suffix(']'))
+            .unwrap_or_else(|| panic!("{args:?}: {err}"));
+        assert_eq!(id.len(), 36, "{args:?}: {err}");
+    }
 
     // The CA certificate, first contact (fingerprint printed) and checked.
     let out = dir.join("downloaded-ca.pem");

@@ -1,7 +1,7 @@
 //! KMIP over HTTPS (`POST /kmip`) on a real `skms serve`: vCenter's captured
 //! Create (vsphere-kmip.md A4) sent as binary TTLV by curl, then Get in JSON and
 //! XML; the response comes in the request's encoding; apps without the REST
-//! interface and unknown media types are refused.
+//! interface and unknown media types are refused, in the API's error form.
 
 mod common;
 
@@ -144,8 +144,15 @@ fn vcenter_create_as_ttlv_then_get_as_json_and_xml() {
         r.batch_items[0].result_reason,
         Some(ResultReason::INVALID_MESSAGE)
     );
-    let (status, _, _) = curl(&server, user, pass, "text/plain", &create);
-    assert_eq!(status, 415);
+    let (status, ct, body) = curl(&server, user, pass, "text/plain", &create);
+    assert_eq!((status, ct.as_str()), (415, "application/json"));
+    let refusal: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(refusal["code"], "unsupported_media_type", "{refusal}");
+    assert_eq!(
+        refusal["request_id"].as_str().map(str::len),
+        Some(36),
+        "{refusal}"
+    );
 
     // An app without the REST interface, or a wrong secret: not signed in.
     let (ok, _, err) = server.admin_try(
@@ -153,8 +160,10 @@ fn vcenter_create_as_ttlv_then_get_as_json_and_xml() {
         &["app", "update", "vcenter", "--interface", "kmip"],
     );
     assert!(ok, "{err}");
-    let (status, _, _) = curl(&server, user, pass, "application/octet-stream", &create);
+    let (status, _, body) = curl(&server, user, pass, "application/octet-stream", &create);
     assert_eq!(status, 401);
+    let refusal: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(refusal["code"], "unauthorized", "{refusal}");
     let (status, _, _) = curl(&server, user, "wrong", "application/octet-stream", &create);
     assert_eq!(status, 401);
     drop(server);

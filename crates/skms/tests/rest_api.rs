@@ -2,7 +2,10 @@
 //! account admin, app), that one account never sees another's apps (the answer
 //! is the same as for an app that does not exist), the credentials round trip,
 //! KMIP in its JSON encoding for apps allowed REST, and bad input refused with a
-//! reason. The client is reqwest (and curl for the unauthenticated download).
+//! reason. Every refusal, the router's and axum's own included, is
+//! `{"code", "message", "request_id"}` with the id of the `X-Request-Id` header
+//! that every answer carries. The client is reqwest (and curl for the
+//! unauthenticated download).
 
 mod common;
 
@@ -174,9 +177,13 @@ fn roles_isolation_credentials_and_bad_input() {
     // Bob sees none of it: Alice's app answers exactly like an app that does not exist.
     let ghost = "0b5d3a0e-59a4-4a8e-9b7e-7d1e2f3a4b5c";
     for path in ["", "/credentials"] {
-        let theirs = api.get(&format!("/v1/apps/{app_id}{path}"), &bob);
-        let missing = api.get(&format!("/v1/apps/{ghost}{path}"), &bob);
-        assert_eq!(theirs.0, StatusCode::NOT_FOUND);
+        let (status, mut theirs) = api.get(&format!("/v1/apps/{app_id}{path}"), &bob);
+        let (_, mut missing) = api.get(&format!("/v1/apps/{ghost}{path}"), &bob);
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        // Only the request ids differ.
+        assert_ne!(theirs["request_id"], missing["request_id"]);
+        theirs["request_id"] = Json::Null;
+        missing["request_id"] = Json::Null;
         assert_eq!(theirs, missing);
     }
     for path in ["/secret", "/pinned-certificates", "/trusted-cas"] {
@@ -288,7 +295,8 @@ fn roles_isolation_credentials_and_bad_input() {
         json!({ "name": "x", "auth_method": "telepathy" }),
     );
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(v["error"].as_str().unwrap().contains("telepathy"), "{v}");
+    assert_eq!(v["code"], "invalid_request", "{v}");
+    assert!(v["message"].as_str().unwrap().contains("telepathy"), "{v}");
     let resp = api
         .req(
             reqwest::Method::POST,
@@ -313,7 +321,8 @@ fn roles_isolation_credentials_and_bad_input() {
     // The unread body makes the connection unusable: the server says it closes it.
     assert_eq!(resp.headers()["connection"], "close");
     let v: Json = resp.json().unwrap();
-    assert!(v["error"].as_str().unwrap().contains("bytes"), "{v}");
+    assert_eq!(v["code"], "payload_too_large", "{v}");
+    assert!(v["message"].as_str().unwrap().contains("bytes"), "{v}");
     assert_eq!(api.get("/v1/nothing-here", &alice).0, StatusCode::NOT_FOUND);
 
     // The server is still healthy after all of it.
@@ -321,6 +330,193 @@ fn roles_isolation_credentials_and_bad_input() {
     assert_eq!(status, StatusCode::OK);
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The status, the `X-Request-Id` header and the JSON body of `r`.
+fn answer(r: RequestBuilder) -> (StatusCode, String, Json) {
+    let resp = r.send().unwrap();
+    let status = resp.status();
+    let id = resp
+        .headers()
+        .get("x-request-id")
+        .unwrap_or_else(|| panic!("{status}: no X-Request-Id"))
+        .to_str()
+        .unwrap()
+        .to_string();
+    (status, id, resp.json().unwrap_or(Json::Null))
+}
+
+/// Requires `(status, id, body)` to be a refusal with `status` and `code` in the
+/// API's form, whose request id is the header's.
+fn refused(got: (StatusCode, String, Json), status: StatusCode, code: &str) {
+    let (s, id, body) = got;
+    assert_eq!((s, body["code"].as_str()), (status, Some(code)), "{body}");
+    assert!(!body["message"].as_str().unwrap().is_empty(), "{body}");
+    assert_eq!(body["request_id"], id.as_str(), "{body}");
+    assert_eq!(body.as_object().unwrap().len(), 3, "{body}");
+}
+
+#[test]
+fn every_refusal_has_a_code_a_message_and_the_request_id() {
+    let dir = common::temp_dir("rest-errors");
+    let log = dir.with_extension("log");
+    let _ = std::fs::remove_file(&log);
+    let server = common::serve_logging(&dir, Some(&log));
+    let api = Api::new(&server);
+    let root = server.sysadmin();
+    let alice = account(&api, &root, "Acme");
+    let who = Some((alice.user.as_str(), alice.password.as_str()));
+    let post = |path: &str| api.req(reqwest::Method::POST, path, who);
+
+    // Success carries an id too: a fresh UUID unless the client sent a good one.
+    let (status, id, _) = answer(api.req(reqwest::Method::GET, "/v1/health", None));
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(id.len(), 36, "{id}");
+    let (_, other, _) = answer(api.req(reqwest::Method::GET, "/v1/health", None));
+    assert_ne!(id, other);
+    let (_, id, _) = answer(
+        api.req(reqwest::Method::GET, "/v1/health", None)
+            .header("x-request-id", "trace-42.a:b_c"),
+    );
+    assert_eq!(id, "trace-42.a:b_c");
+    for bad in ["a b", "x".repeat(65).as_str(), "<script>", ""] {
+        let (_, id, _) = answer(
+            api.req(reqwest::Method::GET, "/v1/health", None)
+                .header("x-request-id", bad),
+        );
+        assert_eq!(id.len(), 36, "{bad:?} → {id}");
+    }
+    // The client's id is the error body's, and the log's.
+    let got = answer(
+        api.req(
+            reqwest::Method::GET,
+            "/v1/apps",
+            Some(("sysadmin", "wrong")),
+        )
+        .header("x-request-id", "the-wrong-password"),
+    );
+    assert_eq!(got.1, "the-wrong-password");
+    refused(got, StatusCode::UNAUTHORIZED, "unauthorized");
+
+    // The handlers' refusals.
+    refused(
+        answer(api.req(reqwest::Method::GET, "/v1/accounts", None)),
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
+    refused(
+        answer(api.req(reqwest::Method::GET, "/v1/accounts", who)),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    refused(
+        answer(api.req(
+            reqwest::Method::GET,
+            "/v1/apps/0b5d3a0e-59a4-4a8e-9b7e-7d1e2f3a4b5c",
+            who,
+        )),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    refused(
+        answer(post("/v1/groups").json(&json!({ "name": "default" }))),
+        StatusCode::CONFLICT,
+        "conflict",
+    );
+    refused(
+        answer(post("/v1/groups").json(&json!({ "name": "" }))),
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
+    // A bad admin login leaves no account behind, nor does a long account name.
+    refused(
+        answer(
+            api.req(
+                reqwest::Method::POST,
+                "/v1/accounts",
+                Some((&root.user, &root.password)),
+            )
+            .json(&json!({ "name": "Initech", "admin": "not a login" })),
+        ),
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
+    let long = "L".repeat(200);
+    let (status, v) = api.post("/v1/accounts", &root, json!({ "name": long }));
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let (_, all) = api.get("/v1/accounts", &root);
+    let names: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Acme", long.as_str()]);
+
+    // axum's own refusals, in the same form: bad JSON, a wrong type, a missing
+    // field, no JSON Content-Type, an undecodable path, an unknown path, a method
+    // an endpoint does not take, a body too large.
+    for (body, why) in [
+        ("{ not json", "syntax"),
+        (r#"{"name": 42}"#, "type"),
+        (r#"{"description": "x"}"#, "missing"),
+        (r#"{"name": "x", "colour": "red"}"#, "unknown field"),
+        ("[]", "not an object"),
+    ] {
+        let got = answer(
+            post("/v1/groups")
+                .header("content-type", "application/json")
+                .body(body),
+        );
+        assert_eq!(got.0, StatusCode::BAD_REQUEST, "{why}: {}", got.2);
+        refused(got, StatusCode::BAD_REQUEST, "invalid_request");
+    }
+    refused(
+        answer(post("/v1/groups").body(r#"{"name": "x"}"#)),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
+    refused(
+        answer(api.req(reqwest::Method::GET, "/v1/apps/%FF", who)),
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
+    refused(
+        answer(api.req(reqwest::Method::GET, "/v1/nothing-here", None)),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    let resp = api
+        .req(reqwest::Method::DELETE, "/v1/groups", who)
+        .send()
+        .unwrap();
+    assert_eq!(resp.headers()["allow"], "GET,HEAD,POST");
+    refused(
+        answer(api.req(reqwest::Method::DELETE, "/v1/groups", who)),
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    );
+    refused(
+        answer(
+            post("/v1/groups")
+                .header("content-type", "application/json")
+                .body(vec![b' '; 2 * 1024 * 1024]),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    );
+
+    // The server logged the refusal under the client's request id.
+    drop(server);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged
+            .lines()
+            .any(|l| l.contains("the-wrong-password") && l.contains("REST authentication failed")),
+        "{logged}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&log);
 }
 
 #[test]

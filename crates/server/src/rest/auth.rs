@@ -4,7 +4,7 @@
 use super::{blocking, ApiError, ApiResult, Peer, RestState};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use base64::Engine as _;
 use skms_core::ids::{AccountId, AppId};
 use skms_core::model::{Role, User};
@@ -29,12 +29,7 @@ impl FromRequestParts<Arc<RestState>> for Principal {
         parts: &mut Parts,
         state: &Arc<RestState>,
     ) -> Result<Self, Self::Rejection> {
-        let unauthorized = || {
-            ApiError(
-                StatusCode::UNAUTHORIZED,
-                "authentication required: HTTP Basic with a user's name and password, or an app's UUID and secret".into(),
-            )
-        };
+        let unauthorized = ApiError::unauthorized;
         let (name, password) = basic_credentials(&parts.headers).ok_or_else(unauthorized)?;
         let ip = parts
             .extensions

@@ -1,18 +1,19 @@
 //! KMIP over HTTPS (`POST /kmip`) for apps allowed the REST interface.
 
+use super::error::ErrorBody;
+use super::extract::ApiBytes;
 use super::{blocking, now, ApiError, ApiResult, Principal, RestState};
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::Router;
 use skms_core::ops::{self, Context};
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// The routes of this module.
-pub(super) fn routes() -> Router<Arc<RestState>> {
-    Router::new().route("/kmip", post(kmip_https))
+/// The routes of this module, each with its documentation.
+pub(super) fn routes() -> OpenApiRouter<Arc<RestState>> {
+    OpenApiRouter::new().routes(routes!(kmip_https))
 }
 
 /// The KMIP encodings of KMIP over HTTPS (KMIP Profiles, HTTPS): chosen by the
@@ -42,9 +43,8 @@ impl Encoding {
             "application/octet-stream" => Ok(Encoding::Ttlv),
             "application/json" => Ok(Encoding::Json),
             "text/xml" | "application/xml" => Ok(Encoding::Xml),
-            _ => Err(ApiError(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "KMIP over HTTPS takes application/octet-stream (TTLV), application/json or text/xml".into(),
+            _ => Err(ApiError::unsupported_media_type(
+                "KMIP over HTTPS takes application/octet-stream (TTLV), application/json or text/xml",
             )),
         }
     }
@@ -76,14 +76,42 @@ impl Encoding {
     }
 }
 
-/// `POST /kmip`: KMIP over HTTPS for apps allowed REST: one request message in
-/// binary TTLV, JSON or XML, answered in the same encoding by the same
-/// operations as KMIP over TLS.
+/// Send a KMIP request message (KMIP over HTTPS; apps allowed REST).
+///
+/// One request message in binary TTLV, JSON or XML (by Content-Type), answered
+/// in the same encoding by the same operations as KMIP over TLS. A message that
+/// cannot be decoded is answered in KMIP (Invalid Message), with 200.
+#[utoipa::path(
+    post,
+    path = "/kmip",
+    tag = "kmip",
+    security(("basic" = [])),
+    request_body(
+        description = "A KMIP request message",
+        content(
+            ("application/octet-stream"),
+            (Object = "application/json"),
+            (String = "text/xml"),
+            (String = "application/xml"),
+        )
+    ),
+    responses(
+        (status = 200, description = "The KMIP response message, in the request's encoding", content(
+            ("application/octet-stream"),
+            (Object = "application/json"),
+            (String = "text/xml"),
+        )),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an app allowed the REST interface", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB", body = ErrorBody),
+        (status = 415, description = "Not one of the KMIP encodings", body = ErrorBody),
+    )
+)]
 async fn kmip_https(
     principal: Principal,
     State(state): State<Arc<RestState>>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<Response> {
     let Principal::App(caller) = principal else {
         return Err(ApiError::forbidden(

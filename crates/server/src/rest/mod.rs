@@ -8,22 +8,29 @@
 //! Authentication is HTTP Basic: a user's login name and password, or an app's
 //! UUID and secret. Failures from one address are slowed down like on KMIP.
 //! Another account's app or group answers exactly like one that does not exist.
+//!
+//! Every route is registered with its OpenAPI 3.1 description (utoipa), and
+//! the document is served at `/v1/openapi.json`. Every answer carries an
+//! `X-Request-Id`; every refusal is `{"code", "message", "request_id"}`.
 
 mod auth;
 mod error;
+mod extract;
 mod kmip;
+mod openapi;
+pub mod request_id;
 mod tenancy;
 
 pub use auth::Principal;
-pub use error::{ApiError, ApiResult};
+pub use error::{ApiError, ApiResult, ErrorBody, ErrorCode};
+pub use openapi::{documented, openapi, route_table};
 
 use crate::kmip_listener::Shared;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value as JsonValue};
+use serde::Serialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +38,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tracing::debug;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Largest request body accepted, in bytes (a PEM bundle or a KMIP JSON message).
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -47,50 +57,85 @@ pub struct RestState {
 #[derive(Clone, Copy)]
 pub(crate) struct Peer(pub SocketAddr);
 
-/// Runs blocking store, hashing or sealing work off the async threads.
+/// Runs blocking store, hashing or sealing work off the async threads, in
+/// the request's span (so what it logs carries the request id).
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f)
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f))
         .await
         .map_err(ApiError::internal)?
 }
 
-/// The REST routes.
-pub fn router(state: Arc<RestState>) -> Router {
-    Router::new()
-        .route("/v1/health", get(health))
-        .route("/v1/ca-certificate", get(ca_certificate))
-        .route("/v1/whoami", get(whoami))
+/// Every route with its documentation (the only way a route is added: through
+/// `OpenApiRouter::routes`, so none exists undocumented), and the document.
+fn api() -> (Router<Arc<RestState>>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(health))
+        .routes(routes!(ca_certificate))
+        .routes(routes!(whoami))
+        .routes(routes!(openapi::openapi_json))
         .merge(tenancy::routes())
         .merge(kmip::routes())
+        .split_for_parts();
+    openapi::conventions(&mut doc);
+    (router, doc)
+}
+
+/// The REST API: the routes of [`api`], axum's own 404 and 405 in the API's
+/// error form, the body limit, and the request-id layer around all of it.
+pub fn router(state: Arc<RestState>) -> Router {
+    let (routes, doc) = api();
+    routes
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .fallback(|| async { ApiError::not_found("endpoint") })
+        .layer(axum::Extension(openapi::Document::of(&doc)))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::map_response(too_large_closes))
+        .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
 
-/// A body over the limit is refused before it is read: answer in the API's
-/// error form and close the connection (the unread rest of the body cannot be
-/// taken for the next request), saying so, so that clients do not reuse it.
-async fn too_large_closes(response: Response) -> Response {
-    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
-        return response;
-    }
-    let mut r = ApiError(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!("the request body is over {MAX_BODY} bytes"),
-    )
-    .into_response();
-    r.headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    r
+/// The answer of `GET /v1/health`.
+#[derive(Serialize, ToSchema)]
+struct Health {
+    /// Always `ok` when the server answers.
+    status: HealthStatus,
 }
 
-async fn health() -> Json<JsonValue> {
-    Json(json!({ "status": "ok" }))
+/// The server's state.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum HealthStatus {
+    /// It serves.
+    Ok,
 }
 
+/// Whether the server answers (no login).
+#[utoipa::path(
+    get,
+    path = "/v1/health",
+    tag = "server",
+    responses((status = 200, description = "The server answers", body = Health))
+)]
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: HealthStatus::Ok,
+    })
+}
+
+/// Download the server's CA certificate, to trust the server (no login).
+#[utoipa::path(
+    get,
+    path = "/v1/ca-certificate",
+    tag = "server",
+    responses((
+        status = 200,
+        description = "The server CA certificate, PEM",
+        body = String,
+        content_type = "application/x-pem-file"
+    ))
+)]
 async fn ca_certificate(State(state): State<Arc<RestState>>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/x-pem-file")],
@@ -99,20 +144,69 @@ async fn ca_certificate(State(state): State<Arc<RestState>>) -> Response {
         .into_response()
 }
 
-async fn whoami(principal: Principal) -> Json<JsonValue> {
+/// A user's role.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+enum RoleName {
+    /// The provider's administrator: manages accounts.
+    Sysadmin,
+    /// An account's administrator: manages its groups and apps.
+    AccountAdmin,
+}
+
+/// Who is calling.
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum WhoAmI {
+    /// A person.
+    User {
+        /// Login name.
+        name: String,
+        /// Role.
+        role: RoleName,
+        /// Id of the account an account admin belongs to (none for a sysadmin).
+        #[schema(format = Uuid)]
+        account: Option<String>,
+    },
+    /// An app.
+    App {
+        /// The app's id.
+        #[schema(format = Uuid)]
+        id: String,
+        /// The app's name.
+        name: String,
+        /// Id of its account.
+        #[schema(format = Uuid)]
+        account: String,
+    },
+}
+
+/// Who the credentials sign in as: a user or an app.
+#[utoipa::path(
+    get,
+    path = "/v1/whoami",
+    tag = "server",
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "The caller", body = WhoAmI),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    )
+)]
+async fn whoami(principal: Principal) -> Json<WhoAmI> {
     Json(match principal {
-        Principal::User(u) => json!({
-            "kind": "user",
-            "name": u.name,
-            "role": u.role.as_str(),
-            "account": u.account.map(|a| a.to_string()),
-        }),
-        Principal::App(c) => json!({
-            "kind": "app",
-            "id": c.app.id.to_string(),
-            "name": c.app.name,
-            "account": c.account.id.to_string(),
-        }),
+        Principal::User(u) => WhoAmI::User {
+            name: u.name,
+            role: match u.role {
+                skms_core::model::Role::Sysadmin => RoleName::Sysadmin,
+                skms_core::model::Role::AccountAdmin => RoleName::AccountAdmin,
+            },
+            account: u.account.map(|a| a.to_string()),
+        },
+        Principal::App(c) => WhoAmI::App {
+            id: c.app.id.to_string(),
+            name: c.app.name.clone(),
+            account: c.account.id.to_string(),
+        },
     })
 }
 
