@@ -2,13 +2,23 @@
 //! authenticating an app by its secret. One implementation for the REST API,
 //! the CLI and (later) the web console.
 
-use crate::ids::{AccountId, AppId, GroupId, UserId};
+use crate::ids::{AccountId, AppId, GroupId};
 use crate::keys::{Key256, KeyError, RootOfTrust};
-use crate::model::{Account, App, AuthMethod, Group, Role, Timestamp, User};
+use crate::model::{Account, App, AuthMethod, Group, Timestamp};
 use crate::secrets::{verify_secret, AppSecret};
 use crate::store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+
+mod users;
+
+pub use users::{
+    account_usage, authenticate_token, authenticate_user, change_password, create_user,
+    create_user_as, delete_account, delete_user, disable_account, disable_user, enable_account,
+    enable_user, ensure_sysadmin, login, logout, refresh, reset_user_password, set_group_roles,
+    set_user_role, LoginError, Session, SignedIn, Token, ACCESS_TOKEN_LIFETIME, FIRST_SYSADMIN,
+    LOCKOUT, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, REFRESH_TOKEN_LIFETIME,
+};
 
 /// Why a tenancy operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +35,15 @@ pub enum TenancyError {
     /// The random generator or the password hash failed.
     #[error("{0}")]
     Crypto(&'static str),
+    /// The caller may not do this ([`crate::access::allowed`] said no).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The thing to act on does not exist (or is in an account the caller cannot see).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The thing's state prevents it (an account that still holds live objects…).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// The name of the group every new account starts with.
@@ -400,107 +419,6 @@ pub fn authenticate_secret(
         Some(account) if account.enabled => Ok(Some(app)),
         _ => Ok(None),
     }
-}
-
-/// The login name of the first sysadmin.
-pub const FIRST_SYSADMIN: &str = "sysadmin";
-
-fn check_login(name: &str) -> Result<(), TenancyError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
-    if ok {
-        Ok(())
-    } else {
-        Err(TenancyError::Invalid(
-            "a login name is 1 to 64 characters among letters, digits, - _ . @".into(),
-        ))
-    }
-}
-
-/// Creates a user with a generated password, returned once (stored as an argon2id hash).
-/// A sysadmin has no account; an account admin belongs to `account`.
-pub fn create_user(
-    store: &dyn Store,
-    account: Option<AccountId>,
-    name: &str,
-    role: Role,
-    now: Timestamp,
-) -> Result<(User, AppSecret), TenancyError> {
-    check_login(name)?;
-    if (role == Role::Sysadmin) != account.is_none() {
-        return Err(TenancyError::Invalid(
-            "a sysadmin has no account; every other user belongs to one".into(),
-        ));
-    }
-    if let Some(a) = account {
-        if store.account(a)?.is_none() {
-            return Err(TenancyError::Invalid(format!("no account {a}")));
-        }
-    }
-    let password = AppSecret::generate().map_err(TenancyError::Crypto)?;
-    let user = User {
-        id: UserId::new(),
-        account,
-        name: name.to_string(),
-        role,
-        password_hash: password.hash().map_err(TenancyError::Crypto)?,
-        enabled: true,
-        created: now,
-    };
-    store.create_user(&user)?;
-    Ok((user, password))
-}
-
-/// On a server with no sysadmin yet, creates [`FIRST_SYSADMIN`] and returns its
-/// password (to print once); `None` when one exists.
-pub fn ensure_sysadmin(
-    store: &dyn Store,
-    now: Timestamp,
-) -> Result<Option<(User, AppSecret)>, TenancyError> {
-    if !store.users(None)?.is_empty() {
-        return Ok(None);
-    }
-    create_user(store, None, FIRST_SYSADMIN, Role::Sysadmin, now).map(Some)
-}
-
-/// Gives the user `name` a new generated password (returned once): how an
-/// operator with access to the data directory recovers a lost sysadmin login.
-pub fn reset_user_password(
-    store: &dyn Store,
-    name: &str,
-) -> Result<(User, AppSecret), TenancyError> {
-    let mut user = store
-        .user_by_name(name)?
-        .ok_or_else(|| TenancyError::Invalid(format!("no user named {name:?}")))?;
-    let password = AppSecret::generate().map_err(TenancyError::Crypto)?;
-    user.password_hash = password.hash().map_err(TenancyError::Crypto)?;
-    store.update_user(&user)?;
-    Ok((user, password))
-}
-
-/// The enabled user `name` whose password is `password` (and whose account, if
-/// any, is enabled). `None` for every failure alike, in the same time.
-pub fn authenticate_user(
-    store: &dyn Store,
-    name: &str,
-    password: &str,
-) -> Result<Option<User>, TenancyError> {
-    let Some(user) = store.user_by_name(name)? else {
-        spend_like_a_check(password);
-        return Ok(None);
-    };
-    if !verify_secret(password, &user.password_hash) || !user.enabled {
-        return Ok(None);
-    }
-    if let Some(a) = user.account {
-        if !store.account(a)?.is_some_and(|a| a.enabled) {
-            return Ok(None);
-        }
-    }
-    Ok(Some(user))
 }
 
 /// Recently verified app secrets, so that a client that sends its password on
