@@ -4,9 +4,14 @@
 
 use crate::audit::{AuditEvent, AuditQuery, AuditRecord};
 use crate::ca::{AccountCa, KeptCertificate};
-use crate::ids::{AccountId, AppId, GroupId, ObjectId};
-use crate::model::{Account, App, Group, ManagedObject, User};
-use kmip::enums::{ObjectType, State};
+use crate::ids::{AccountId, AppId, GroupId, ObjectId, UserId};
+use crate::model::{
+    Account, AccountUsage, App, Group, GroupRole, Lockout, ManagedObject, SessionFamily,
+    StoredSession, Timestamp, User,
+};
+use kmip::attributes::{AttributeName, Attributes};
+use kmip::enums::{CryptographicAlgorithm, ObjectType, State};
+use kmip::{Tag, Value};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -25,19 +30,207 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// What Locate looks for inside one account; every condition given must hold.
+/// What Locate and the object lists look for inside one account; every
+/// condition given must hold. Every condition is answered by the store from
+/// columns and the object index it maintains on each write (see
+/// [`SearchFields`]), so a selective condition costs what its matches cost,
+/// not what the account holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ObjectFilter {
     /// Only objects in these groups (empty: any group the caller may see).
     pub groups: Vec<GroupId>,
     /// Object type.
     pub object_type: Option<ObjectType>,
-    /// State.
+    /// The stored state. (The state an operation sees also follows the
+    /// Activation and Deactivation Dates, [`crate::ops::object::apply_dates`];
+    /// Locate asks for the stored states that can become the one wanted, with `states`.)
     pub state: Option<State>,
-    /// Skip this many matches (Offset Items).
+    /// Any of these stored states (empty: any state).
+    pub states: Vec<State>,
+    /// Only this object.
+    pub id: Option<ObjectId>,
+    /// A Name whose Name Value is exactly this text.
+    pub name: Option<String>,
+    /// Attribute instances that must be present, each an (attribute, value) pair
+    /// among those the index keeps ([`indexed_value`]): Name, Object Group, and
+    /// custom or vendor attributes (`x-Name`, `x-Component`, `x-Identifier`…)
+    /// of a text, integer or enumeration value. Another attribute matches nothing.
+    pub attributes: Vec<(AttributeName, IndexedValue)>,
+    /// Cryptographic Algorithm.
+    pub algorithm: Option<CryptographicAlgorithm>,
+    /// Cryptographic Length.
+    pub length: Option<i32>,
+    /// The app that created the object.
+    pub creator: Option<AppId>,
+    /// When the record was created ([`ManagedObject::created`]), inclusive.
+    pub created: DateRange,
+    /// When the record last changed ([`ManagedObject::updated`]), inclusive.
+    pub updated: DateRange,
+    /// The Activation Date attribute, inclusive (an object without one never matches a bounded range).
+    pub activation: DateRange,
+    /// The Deactivation Date attribute, inclusive (as `activation`).
+    pub deactivation: DateRange,
+    /// The order of the answer (default: oldest first).
+    pub sort: ObjectSort,
+    /// Keyset paging: only objects after this one in `sort` order (the last
+    /// id of the previous page); `NotFound` if it is not an object of the account.
+    pub after: Option<ObjectId>,
+    /// Skip this many matches (Offset Items), after `after`.
     pub offset: usize,
     /// Return at most this many (Maximum Items).
     pub limit: Option<usize>,
+}
+
+/// An inclusive range of timestamps; an open end is unbounded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DateRange {
+    /// The earliest matching time.
+    pub from: Option<Timestamp>,
+    /// The latest matching time.
+    pub to: Option<Timestamp>,
+}
+
+impl DateRange {
+    /// The range of exactly `t`.
+    pub fn at(t: Timestamp) -> Self {
+        DateRange {
+            from: Some(t),
+            to: Some(t),
+        }
+    }
+
+    /// True when the range does not restrict (both ends open).
+    pub fn is_any(&self) -> bool {
+        self.from.is_none() && self.to.is_none()
+    }
+
+    /// True when `t` lies in the range (`None`, no value, lies only in an unbounded range).
+    pub fn contains(&self, t: Option<Timestamp>) -> bool {
+        match t {
+            None => self.is_any(),
+            Some(t) => self.from.is_none_or(|f| f <= t) && self.to.is_none_or(|x| t <= x),
+        }
+    }
+}
+
+/// What objects are ordered by; ties are broken by object id.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortKey {
+    /// When the record was created.
+    #[default]
+    Created,
+    /// When the record last changed.
+    Updated,
+    /// The first Name's Name Value (objects without a name sort as the empty text).
+    Name,
+}
+
+/// The order of an object listing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObjectSort {
+    /// The key.
+    pub key: SortKey,
+    /// Largest first.
+    pub descending: bool,
+}
+
+/// A value the object index keeps for one attribute instance.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IndexedValue {
+    /// A Text String (for a Name, its Name Value).
+    Text(String),
+    /// An Integer, Long Integer or Enumeration (the index does not tell them apart).
+    Int(i64),
+}
+
+/// The value the object index keeps for an instance of attribute `name`
+/// holding `value`; `None` when the index keeps no such instance. The index
+/// keeps Name (its Name Value), Object Group (text), and custom and vendor
+/// attributes whose value is a text, an integer or an enumeration.
+pub fn indexed_value(name: &AttributeName, value: &Value) -> Option<IndexedValue> {
+    match (name, value) {
+        (AttributeName::Standard(Tag::NAME), Value::Structure(fields)) => fields
+            .iter()
+            .find(|f| f.tag == Tag::NAME_VALUE)
+            .and_then(|f| match &f.value {
+                Value::TextString(t) => Some(IndexedValue::Text(t.clone())),
+                _ => None,
+            }),
+        (AttributeName::Standard(Tag::OBJECT_GROUP), Value::TextString(t))
+        | (AttributeName::Vendor { .. }, Value::TextString(t)) => {
+            Some(IndexedValue::Text(t.clone()))
+        }
+        (AttributeName::Vendor { .. }, Value::Integer(i)) => Some(IndexedValue::Int(i64::from(*i))),
+        (AttributeName::Vendor { .. }, Value::LongInteger(i)) => Some(IndexedValue::Int(*i)),
+        (AttributeName::Vendor { .. }, Value::Enumeration(e)) => {
+            Some(IndexedValue::Int(i64::from(*e)))
+        }
+        _ => None,
+    }
+}
+
+/// The name under which the index keeps attribute `name`: its KMIP 1.x name
+/// (`Name`, `Object Group`, `x-Name`), except for a vendor identification
+/// holding a `-`, whose 1.x name would read as another vendor's attribute.
+pub fn index_key(name: &AttributeName) -> String {
+    match name {
+        AttributeName::Standard(_) => name.to_v1(),
+        AttributeName::Vendor { vendor, name } if !vendor.contains('-') => {
+            format!("{vendor}-{name}")
+        }
+        AttributeName::Vendor { vendor, name } => format!("#{}#{vendor}-{name}", vendor.len()),
+    }
+}
+
+/// What a store keeps searchable of an object beside its record, derived
+/// from its attributes on every insert and update (and by the migration that
+/// introduced it for the objects stored before): one rule for every backend.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchFields {
+    /// Cryptographic Algorithm.
+    pub algorithm: Option<CryptographicAlgorithm>,
+    /// Cryptographic Length.
+    pub length: Option<i32>,
+    /// The first Name's Name Value, or the empty text: the key of [`SortKey::Name`].
+    pub sort_name: String,
+    /// Activation Date.
+    pub activation: Option<Timestamp>,
+    /// Deactivation Date.
+    pub deactivation: Option<Timestamp>,
+    /// The indexed attribute instances, each once, as ([`index_key`], value), sorted.
+    pub entries: Vec<(String, IndexedValue)>,
+}
+
+impl SearchFields {
+    /// The searchable fields of an object with `attributes`.
+    pub fn of(attributes: &Attributes) -> Self {
+        let date = |tag| match attributes.get_std(tag) {
+            Some(Value::DateTime(d)) => Some(*d),
+            _ => None,
+        };
+        let mut entries: Vec<(String, IndexedValue)> = attributes
+            .items
+            .iter()
+            .filter_map(|a| Some((index_key(&a.name), indexed_value(&a.name, &a.value)?)))
+            .collect();
+        entries.sort();
+        entries.dedup();
+        let sort_name = attributes
+            .get_all(&AttributeName::Standard(Tag::NAME))
+            .find_map(|a| match indexed_value(&a.name, &a.value) {
+                Some(IndexedValue::Text(t)) => Some(t),
+                _ => None,
+            })
+            .unwrap_or_default();
+        SearchFields {
+            algorithm: attributes.cryptographic_algorithm(),
+            length: attributes.cryptographic_length(),
+            sort_name,
+            activation: date(Tag::ACTIVATION_DATE),
+            deactivation: date(Tag::DEACTIVATION_DATE),
+            entries,
+        }
+    }
 }
 
 /// Storage of accounts, groups, apps and security objects.
@@ -70,12 +263,79 @@ pub trait Store: Send + Sync {
 
     /// Adds a user (its login name is unique on the server).
     fn create_user(&self, user: &User) -> Result<(), StoreError>;
-    /// Replaces a user (password, enabled…).
+    /// Replaces a user's name, role, password hash, `must_change_password` and
+    /// enabled flag (its account stays; its lockout counters are the store's own:
+    /// see [`Store::record_login_failure`]).
     fn update_user(&self, user: &User) -> Result<(), StoreError>;
     /// A user by login name, whatever its account (sign-in starts from the name).
     fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
     /// The users of `account` (`None`: the sysadmins), by name.
     fn users(&self, account: Option<AccountId>) -> Result<Vec<User>, StoreError>;
+    /// A user by id, whatever its account (a session names its user by id).
+    fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    /// Deletes a user with its sessions and group roles (audit records keep its
+    /// name); `NotFound` if there is no such user.
+    fn delete_user(&self, id: UserId) -> Result<(), StoreError>;
+    /// Counts one more failed sign-in of `user` at `now` and locks it as
+    /// `lockout` says, atomically (concurrent failures all count); returns the
+    /// user as it now is, `None` if there is no such user.
+    fn record_login_failure(
+        &self,
+        user: UserId,
+        now: Timestamp,
+        lockout: &Lockout,
+    ) -> Result<Option<User>, StoreError>;
+    /// Clears `user`'s failed sign-ins and lock (a successful sign-in).
+    fn record_login_success(&self, user: UserId) -> Result<(), StoreError>;
+    /// The roles `user` holds on groups of its account, by group id.
+    fn user_group_roles(&self, user: UserId) -> Result<Vec<(GroupId, GroupRole)>, StoreError>;
+    /// Replaces the roles `user` holds on groups; every group must be a group
+    /// of the user's account (`NotFound` otherwise, and nothing changes).
+    fn set_user_group_roles(
+        &self,
+        user: UserId,
+        roles: &[(GroupId, GroupRole)],
+    ) -> Result<(), StoreError>;
+
+    /// Adds a session (a new sign-in or a refresh); the user must exist.
+    fn create_session(&self, session: &StoredSession) -> Result<(), StoreError>;
+    /// The session whose access token hashes to `access_hash`.
+    fn session_by_access(
+        &self,
+        access_hash: &[u8; 32],
+    ) -> Result<Option<StoredSession>, StoreError>;
+    /// The session whose refresh token hashes to `refresh_hash`.
+    fn session_by_refresh(
+        &self,
+        refresh_hash: &[u8; 32],
+    ) -> Result<Option<StoredSession>, StoreError>;
+    /// Spends the refresh token `old_refresh_hash` and adds `next`, atomically:
+    /// `false` (and nothing added) if that token was already spent or is gone,
+    /// so of two concurrent refreshes with one token only one succeeds.
+    fn rotate_session(
+        &self,
+        old_refresh_hash: &[u8; 32],
+        next: &StoredSession,
+    ) -> Result<bool, StoreError>;
+    /// Deletes every session of a family (logout; reuse of a spent refresh token).
+    fn delete_session_family(&self, family: SessionFamily) -> Result<(), StoreError>;
+    /// Deletes every session of `user` except those of family `keep`.
+    fn delete_user_sessions(
+        &self,
+        user: UserId,
+        keep: Option<SessionFamily>,
+    ) -> Result<(), StoreError>;
+    /// Deletes the sessions whose refresh token expired at or before `now`; returns how many.
+    fn prune_sessions(&self, now: Timestamp) -> Result<u64, StoreError>;
+
+    /// Enables or disables an account; `NotFound` if there is no such account.
+    fn set_account_enabled(&self, id: AccountId, enabled: bool) -> Result<(), StoreError>;
+    /// Deletes an account with its groups, apps, users, CA and destroyed
+    /// objects (its audit chain stays), atomically; `Conflict` while it holds
+    /// an object that is not destroyed, `NotFound` if there is no such account.
+    fn delete_account(&self, id: AccountId) -> Result<(), StoreError>;
+    /// What `account` holds, counted (no value is read); `NotFound` if there is no such account.
+    fn account_usage(&self, account: AccountId) -> Result<AccountUsage, StoreError>;
 
     /// Appends events to their chains (each to its account's, or the
     /// provider's): assigns each the next sequence number of its chain and its
@@ -107,12 +367,18 @@ pub trait Store: Send + Sync {
     /// An object of `account`; `None` for an id that does not exist or belongs to another account.
     fn object(&self, account: AccountId, id: ObjectId)
         -> Result<Option<ManagedObject>, StoreError>;
-    /// The ids of `account`'s objects that match `filter`, oldest first.
+    /// The ids of `account`'s objects that match `filter`, in its order
+    /// (oldest first by default), paged by its `after`, `offset` and `limit`.
     fn locate(
         &self,
         account: AccountId,
         filter: &ObjectFilter,
     ) -> Result<Vec<ObjectId>, StoreError>;
+    /// How many of `account`'s objects match `filter` (its order and paging ignored).
+    fn count_objects(&self, account: AccountId, filter: &ObjectFilter) -> Result<u64, StoreError>;
+    /// Adds objects in one write, all or none (imports, fixtures, benchmarks);
+    /// durable when this returns.
+    fn insert_objects(&self, objects: &[ManagedObject]) -> Result<(), StoreError>;
 
     /// Adds an account together with its CA: both or neither.
     fn create_account_with_ca(&self, account: &Account, ca: &AccountCa) -> Result<(), StoreError>;
@@ -133,4 +399,139 @@ pub trait Store: Send + Sync {
         &self,
         account: AccountId,
     ) -> Result<Vec<(AppId, KeptCertificate)>, StoreError>;
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+    use kmip::attributes::Attribute;
+    use kmip::Ttlv;
+
+    fn name(text: &str, kind: u32) -> Attribute {
+        Attribute::new(
+            Tag::NAME,
+            Value::Structure(vec![
+                Ttlv::new(Tag::NAME_VALUE, Value::TextString(text.into())),
+                Ttlv::new(Tag::NAME_TYPE, Value::Enumeration(kind)),
+            ]),
+        )
+    }
+
+    #[test]
+    fn index_keys_never_collide() {
+        let vendor = |v: &str, n: &str| AttributeName::Vendor {
+            vendor: v.into(),
+            name: n.into(),
+        };
+        let keys = [
+            index_key(&AttributeName::Standard(Tag::NAME)),
+            index_key(&AttributeName::Standard(Tag::OBJECT_GROUP)),
+            index_key(&AttributeName::from_v1("x-Name")),
+            index_key(&vendor("x", "y-z")),
+            index_key(&vendor("x-y", "z")),
+            index_key(&vendor("", "Name")),
+        ];
+        assert_eq!(keys[0], "Name");
+        assert_eq!(keys[2], "x-Name", "1.x and 2.x spellings of x-Name agree");
+        assert_eq!(keys[2], index_key(&vendor("x", "Name")));
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn what_the_index_keeps() {
+        let x = |n: &str| AttributeName::from_v1(n);
+        assert_eq!(
+            indexed_value(&x("x-Name"), &Value::TextString("vm".into())),
+            Some(IndexedValue::Text("vm".into()))
+        );
+        assert_eq!(
+            indexed_value(&x("x-N"), &Value::Integer(-3)),
+            Some(IndexedValue::Int(-3))
+        );
+        assert_eq!(
+            indexed_value(&x("x-N"), &Value::LongInteger(1 << 40)),
+            Some(IndexedValue::Int(1 << 40))
+        );
+        assert_eq!(
+            indexed_value(&x("y-N"), &Value::Enumeration(7)),
+            Some(IndexedValue::Int(7))
+        );
+        for v in [
+            Value::Boolean(true),
+            Value::DateTime(5),
+            Value::ByteString(vec![1].into()),
+        ] {
+            assert_eq!(indexed_value(&x("x-N"), &v), None);
+        }
+        // Standard attributes: Name and Object Group only.
+        assert_eq!(
+            indexed_value(
+                &AttributeName::Standard(Tag::OBJECT_GROUP),
+                &Value::TextString("g".into())
+            ),
+            Some(IndexedValue::Text("g".into()))
+        );
+        assert_eq!(
+            indexed_value(
+                &AttributeName::Standard(Tag::CONTACT_INFORMATION),
+                &Value::TextString("c".into())
+            ),
+            None
+        );
+        let n = name("key-1", 1);
+        assert_eq!(
+            indexed_value(&n.name, &n.value),
+            Some(IndexedValue::Text("key-1".into()))
+        );
+    }
+
+    #[test]
+    fn search_fields_of_attributes() {
+        let attrs = Attributes::new(vec![
+            Attribute::new(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(3)),
+            Attribute::new(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(256)),
+            name("second-is-not-the-sort-key", 1),
+            name("alias", 2),
+            name("alias", 1),
+            Attribute::custom("x-Name", Value::TextString("vm".into())),
+            Attribute::custom("x-Name", Value::TextString("vm".into())),
+            Attribute::new(Tag::ACTIVATION_DATE, Value::DateTime(10)),
+            Attribute::new(Tag::DEACTIVATION_DATE, Value::DateTime(20)),
+        ]);
+        let s = SearchFields::of(&attrs);
+        assert_eq!(s.algorithm, Some(CryptographicAlgorithm(3)));
+        assert_eq!(s.length, Some(256));
+        assert_eq!(s.sort_name, "second-is-not-the-sort-key");
+        assert_eq!((s.activation, s.deactivation), (Some(10), Some(20)));
+        let text = |k: &str, v: &str| (k.to_string(), IndexedValue::Text(v.into()));
+        assert_eq!(
+            s.entries,
+            vec![
+                text("Name", "alias"),
+                text("Name", "second-is-not-the-sort-key"),
+                text("x-Name", "vm"),
+            ],
+            "each instance once, sorted"
+        );
+        assert_eq!(
+            SearchFields::of(&Attributes::default()),
+            SearchFields::default()
+        );
+    }
+
+    #[test]
+    fn date_ranges_are_inclusive() {
+        let r = DateRange {
+            from: Some(5),
+            to: Some(7),
+        };
+        assert!(r.contains(Some(5)) && r.contains(Some(7)));
+        assert!(!r.contains(Some(4)) && !r.contains(Some(8)) && !r.contains(None));
+        assert!(DateRange::default().contains(None));
+        assert!(DateRange::at(3).contains(Some(3)));
+    }
 }

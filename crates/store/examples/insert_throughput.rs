@@ -63,6 +63,7 @@ fn main() {
                         sealed: Some(vec![0xA5; 61]),
                         created: i as i64,
                         updated: i as i64,
+                        creator: None,
                     };
                     store.insert_object(&o).unwrap();
                 }

@@ -10,4 +10,4 @@
 pub mod codec;
 mod sqlite;
 
-pub use sqlite::{SqliteStore, SCHEMA_VERSION};
+pub use sqlite::{SqliteOptions, SqliteStore, SCHEMA_VERSION};

@@ -4,6 +4,7 @@
 //! one store and run in any order.
 
 mod common;
+mod object_search;
 
 use common::TempDir;
 use skms_store::SqliteStore;
@@ -32,8 +33,14 @@ pub mod conformance {
         concurrent_inserts_and_reads(store);
         failing_writes_do_not_fail_their_batch(store);
         users_round_trip(store);
+        group_roles_and_lockout_counters(store);
+        sessions_rotate_and_revoke(store);
+        account_lifecycle_and_usage(store);
         audit_chains(store);
         account_cas_and_kept_certificates(store);
+        crate::object_search::filters_sorts_and_pages(store);
+        crate::object_search::index_follows_changes(store);
+        crate::object_search::many_matches(store);
     }
 
     /// Account CAs: stored with their account in one write (a refused account
@@ -256,35 +263,63 @@ pub mod conformance {
         assert!(theirs.is_empty());
     }
 
-    /// Users: sysadmins without an account, admins of one account; login names
-    /// unique on the server; a role/account mismatch is refused.
-    pub fn users_round_trip(store: &dyn Store) {
-        use skms_core::ids::UserId;
-        use skms_core::model::{Role, SecretHash, User};
-        let (a, _) = setup(store);
-        let (b, _) = setup(store);
-        let user = |account, name: &str, role| User {
-            id: UserId::new(),
+    /// 32 bytes no other check uses (a token hash).
+    fn random32() -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out[..16].copy_from_slice(ObjectId::new().as_bytes());
+        out[16..].copy_from_slice(ObjectId::new().as_bytes());
+        out
+    }
+
+    /// A user of `account` (`None`: a sysadmin), not yet stored.
+    fn user(
+        account: Option<AccountId>,
+        name: &str,
+        role: skms_core::model::Role,
+    ) -> skms_core::model::User {
+        skms_core::model::User {
+            id: skms_core::ids::UserId::new(),
             account,
             name: name.into(),
             role,
             password_hash: SecretHash("$argon2id$hash".into()),
             enabled: true,
             created: 1_700_000_300,
-        };
+            must_change_password: false,
+            failed_logins: 0,
+            locked_until: None,
+        }
+    }
+
+    /// Users: sysadmins without an account, users of one account with a role;
+    /// login names unique on the server; a role/account mismatch is refused.
+    pub fn users_round_trip(store: &dyn Store) {
+        use skms_core::ids::UserId;
+        use skms_core::model::Role;
+        let (a, _) = setup(store);
+        let (b, _) = setup(store);
         let root = user(None, &unique("root"), Role::Sysadmin);
         let alice = user(Some(a), &unique("alice"), Role::AccountAdmin);
         let bob = user(Some(b), &unique("bob"), Role::AccountAdmin);
-        for u in [&root, &alice, &bob] {
+        let mut carol = user(Some(a), &unique("carol"), Role::Member);
+        carol.must_change_password = true;
+        let dave = user(Some(a), &unique("dave"), Role::Auditor);
+        for u in [&root, &alice, &bob, &carol, &dave] {
             store.create_user(u).unwrap();
         }
+        for u in [&root, &alice, &bob, &carol, &dave] {
+            assert_eq!(store.user(u.id).unwrap().as_ref(), Some(u));
+        }
+        assert_eq!(store.user(UserId::new()).unwrap(), None);
+        let mut of_a = vec![alice.clone(), carol.clone(), dave.clone()];
+        of_a.sort_by(|x, y| x.name.cmp(&y.name));
+        assert_eq!(store.users(Some(a)).unwrap(), of_a);
         assert_eq!(
             store.user_by_name(&alice.name).unwrap(),
             Some(alice.clone())
         );
         assert_eq!(store.user_by_name(&root.name).unwrap(), Some(root.clone()));
         assert_eq!(store.user_by_name("nobody-at-all").unwrap(), None);
-        assert_eq!(store.users(Some(a)).unwrap(), vec![alice.clone()]);
         assert_eq!(store.users(Some(b)).unwrap(), vec![bob.clone()]);
         assert!(store.users(None).unwrap().contains(&root));
         assert!(!store.users(None).unwrap().contains(&alice));
@@ -300,15 +335,396 @@ pub mod conformance {
         assert!(store
             .create_user(&user(None, &unique("odd"), Role::AccountAdmin))
             .is_err());
+        // an account role outside the known ones never reaches the store, and
+        // none of an account user's roles is allowed without an account
+        for role in [Role::Member, Role::Auditor] {
+            assert!(store
+                .create_user(&user(None, &unique("odd"), role))
+                .is_err());
+        }
         let mut changed = alice.clone();
         changed.password_hash = SecretHash("$argon2id$other".into());
         changed.enabled = false;
+        changed.role = Role::Auditor;
+        changed.must_change_password = true;
         store.update_user(&changed).unwrap();
-        assert_eq!(store.user_by_name(&alice.name).unwrap(), Some(changed));
+        assert_eq!(
+            store.user_by_name(&alice.name).unwrap(),
+            Some(changed.clone())
+        );
+        // the account stays whatever the update says; a role that needs no account is refused
+        let mut moved = changed.clone();
+        moved.account = Some(b);
+        store.update_user(&moved).unwrap();
+        assert_eq!(store.user(alice.id).unwrap(), Some(changed.clone()));
+        let mut promoted = changed.clone();
+        promoted.role = Role::Sysadmin;
+        assert!(store.update_user(&promoted).is_err());
+        assert_eq!(store.user(alice.id).unwrap(), Some(changed));
         assert!(matches!(
             store.update_user(&user(Some(a), "ghost", Role::AccountAdmin)),
             Err(StoreError::NotFound(_))
         ));
+        // deleting: gone, its name free again; a missing user is NotFound
+        store.delete_user(dave.id).unwrap();
+        assert_eq!(store.user(dave.id).unwrap(), None);
+        assert_eq!(store.user_by_name(&dave.name).unwrap(), None);
+        assert!(matches!(
+            store.delete_user(dave.id),
+            Err(StoreError::NotFound(_))
+        ));
+        store
+            .create_user(&user(Some(b), &dave.name, Role::Member))
+            .unwrap();
+    }
+
+    /// Group roles: only on groups of the user's own account, replaced as a
+    /// whole, gone with the user. Lockout counters: counted atomically under
+    /// concurrent failures, the lock as [`Lockout`] gives it, cleared by a
+    /// success, untouched by `update_user`.
+    pub fn group_roles_and_lockout_counters(store: &dyn Store) {
+        use skms_core::ids::UserId;
+        use skms_core::model::{GroupRole, Lockout, Role};
+        let (a, g1) = setup(store);
+        let g2 = common::group(a, "hosts");
+        store.create_group(&g2).unwrap();
+        let (b, foreign) = setup(store);
+        let carol = user(Some(a), &unique("carol"), Role::Member);
+        let root = user(None, &unique("root"), Role::Sysadmin);
+        store.create_user(&carol).unwrap();
+        store.create_user(&root).unwrap();
+
+        assert!(store.user_group_roles(carol.id).unwrap().is_empty());
+        let mut roles = vec![(g1, GroupRole::Auditor), (g2.id, GroupRole::Admin)];
+        store.set_user_group_roles(carol.id, &roles).unwrap();
+        roles.sort_by_key(|(g, _)| *g);
+        assert_eq!(store.user_group_roles(carol.id).unwrap(), roles);
+        // a group of another account: refused, nothing changes
+        assert!(matches!(
+            store.set_user_group_roles(
+                carol.id,
+                &[(g1, GroupRole::Member), (foreign, GroupRole::Admin)]
+            ),
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(store.user_group_roles(carol.id).unwrap(), roles);
+        assert!(store
+            .set_user_group_roles(carol.id, &[(GroupId::new(), GroupRole::Member)])
+            .is_err());
+        // a sysadmin holds no group role; a missing user is NotFound
+        assert!(store
+            .set_user_group_roles(root.id, &[(g1, GroupRole::Member)])
+            .is_err());
+        store.set_user_group_roles(root.id, &[]).unwrap();
+        assert!(matches!(
+            store.set_user_group_roles(UserId::new(), &[]),
+            Err(StoreError::NotFound(_))
+        ));
+        // replaced as a whole
+        store
+            .set_user_group_roles(carol.id, &[(g2.id, GroupRole::Member)])
+            .unwrap();
+        assert_eq!(
+            store.user_group_roles(carol.id).unwrap(),
+            vec![(g2.id, GroupRole::Member)]
+        );
+        let _ = b;
+
+        // lockout counters
+        let lockout = Lockout {
+            threshold: 3,
+            first_secs: 10,
+            max_secs: 25,
+        };
+        let now = 1_800_000_000;
+        assert_eq!(
+            store
+                .record_login_failure(UserId::new(), now, &lockout)
+                .unwrap(),
+            None
+        );
+        let u = store
+            .record_login_failure(carol.id, now, &lockout)
+            .unwrap()
+            .unwrap();
+        assert_eq!((u.failed_logins, u.locked_until), (1, None));
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| store.record_login_failure(carol.id, now, &lockout).unwrap());
+            }
+        });
+        let u = store.user(carol.id).unwrap().unwrap();
+        assert_eq!(u.failed_logins, 5, "concurrent failures all count");
+        assert_eq!(u.locked_until, lockout.locked_until(5, now));
+        assert_eq!(u.locked_until, Some(now + 25), "capped");
+        // update_user leaves the counters alone
+        let mut renamed = u.clone();
+        renamed.name = unique("carol2");
+        renamed.failed_logins = 0;
+        renamed.locked_until = None;
+        store.update_user(&renamed).unwrap();
+        let u = store.user(carol.id).unwrap().unwrap();
+        assert_eq!((u.failed_logins, u.locked_until), (5, Some(now + 25)));
+        store.record_login_success(carol.id).unwrap();
+        let u = store.user(carol.id).unwrap().unwrap();
+        assert_eq!((u.failed_logins, u.locked_until), (0, None));
+        let u = store
+            .record_login_failure(carol.id, now + 100, &lockout)
+            .unwrap()
+            .unwrap();
+        assert_eq!((u.failed_logins, u.locked_until), (1, None));
+
+        // deleting the user deletes its group roles
+        store.delete_user(carol.id).unwrap();
+        assert!(store.user_group_roles(carol.id).unwrap().is_empty());
+    }
+
+    /// Sessions: found by either hash; rotation spends a refresh token once
+    /// (of many concurrent rotations exactly one wins) and ends its access
+    /// token; families and a user's sessions are deleted together; expired
+    /// ones pruned; a deleted user's sessions are gone.
+    pub fn sessions_rotate_and_revoke(store: &dyn Store) {
+        use skms_core::model::{Role, SessionFamily, StoredSession};
+        use std::sync::atomic::AtomicUsize;
+        let (a, _) = setup(store);
+        let alice = user(Some(a), &unique("alice"), Role::AccountAdmin);
+        let bob = user(Some(a), &unique("bob"), Role::Member);
+        store.create_user(&alice).unwrap();
+        store.create_user(&bob).unwrap();
+        let now = 1_800_000_000;
+        let fresh =
+            |u: &skms_core::model::User, family: SessionFamily, created: i64| StoredSession {
+                family,
+                user: u.id,
+                access_hash: random32(),
+                refresh_hash: random32(),
+                created,
+                expires_at: created + 900,
+                refresh_expires_at: now + 43_200,
+                rotated: false,
+            };
+        let family = |_: u8| SessionFamily(*ObjectId::new().as_bytes());
+        let f1 = family(1);
+        let s1 = fresh(&alice, f1, now);
+        store.create_session(&s1).unwrap();
+        assert_eq!(
+            store.session_by_access(&s1.access_hash).unwrap(),
+            Some(s1.clone())
+        );
+        assert_eq!(
+            store.session_by_refresh(&s1.refresh_hash).unwrap(),
+            Some(s1.clone())
+        );
+        assert_eq!(store.session_by_access(&s1.refresh_hash).unwrap(), None);
+        assert_eq!(store.session_by_refresh(&[7; 32]).unwrap(), None);
+        // a token hash is unique; a session needs its user
+        assert!(store.create_session(&s1).is_err());
+        let mut orphan = fresh(&alice, family(2), now);
+        orphan.user = skms_core::ids::UserId::new();
+        assert!(store.create_session(&orphan).is_err());
+
+        // rotation
+        let s2 = fresh(&alice, f1, now + 60);
+        assert!(store.rotate_session(&s1.refresh_hash, &s2).unwrap());
+        let spent = store.session_by_refresh(&s1.refresh_hash).unwrap().unwrap();
+        assert!(spent.rotated);
+        assert_eq!(spent.expires_at, now + 60, "its access token ends with it");
+        assert_eq!(
+            store.session_by_access(&s2.access_hash).unwrap(),
+            Some(s2.clone())
+        );
+        // spent: a second rotation fails and adds nothing
+        let s3 = fresh(&alice, f1, now + 120);
+        assert!(!store.rotate_session(&s1.refresh_hash, &s3).unwrap());
+        assert_eq!(store.session_by_access(&s3.access_hash).unwrap(), None);
+        assert!(!store.rotate_session(&[9; 32], &s3).unwrap());
+        // concurrent rotations of one token: exactly one wins
+        let wins = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    let next = fresh(&alice, f1, now + 180);
+                    if store.rotate_session(&s2.refresh_hash, &next).unwrap() {
+                        wins.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        assert_eq!(wins.load(Ordering::SeqCst), 1);
+
+        // families and users
+        let other = fresh(&alice, family(3), now);
+        let bobs = fresh(&bob, family(4), now);
+        store.create_session(&other).unwrap();
+        store.create_session(&bobs).unwrap();
+        store.delete_session_family(f1).unwrap();
+        assert_eq!(store.session_by_refresh(&s1.refresh_hash).unwrap(), None);
+        assert_eq!(store.session_by_access(&s2.access_hash).unwrap(), None);
+        assert!(store
+            .session_by_access(&other.access_hash)
+            .unwrap()
+            .is_some());
+        let kept = fresh(&alice, family(5), now);
+        store.create_session(&kept).unwrap();
+        store
+            .delete_user_sessions(alice.id, Some(kept.family))
+            .unwrap();
+        assert_eq!(store.session_by_access(&other.access_hash).unwrap(), None);
+        assert!(store
+            .session_by_access(&kept.access_hash)
+            .unwrap()
+            .is_some());
+        assert!(store
+            .session_by_access(&bobs.access_hash)
+            .unwrap()
+            .is_some());
+        store.delete_user_sessions(alice.id, None).unwrap();
+        assert_eq!(store.session_by_access(&kept.access_hash).unwrap(), None);
+
+        // pruning: the refresh expiry decides
+        let mut old = fresh(&alice, family(6), now);
+        old.refresh_expires_at = now + 10;
+        store.create_session(&old).unwrap();
+        let pruned = store.prune_sessions(now + 10).unwrap();
+        assert!(pruned >= 1);
+        assert_eq!(store.session_by_access(&old.access_hash).unwrap(), None);
+        assert!(store
+            .session_by_access(&bobs.access_hash)
+            .unwrap()
+            .is_some());
+
+        // deleting a user deletes its sessions
+        store.delete_user(bob.id).unwrap();
+        assert_eq!(store.session_by_access(&bobs.access_hash).unwrap(), None);
+    }
+
+    /// Accounts: disabled and enabled; usage counted per account (objects by
+    /// state); deleted with everything they hold once no object is live,
+    /// refused (and nothing deleted) while one is; the audit chain stays.
+    pub fn account_lifecycle_and_usage(store: &dyn Store) {
+        use skms_core::audit::{ActorKind, AuditEvent, Outcome};
+        use skms_core::model::{AccountUsage, Role};
+        let (a, g) = setup(store);
+        let (b, gb) = setup(store);
+        assert!(matches!(
+            store.set_account_enabled(AccountId::new(), false),
+            Err(StoreError::NotFound(_))
+        ));
+        store.set_account_enabled(a, false).unwrap();
+        assert!(!store.account(a).unwrap().unwrap().enabled);
+        store.set_account_enabled(a, true).unwrap();
+        assert!(store.account(a).unwrap().unwrap().enabled);
+
+        let g2 = common::group(a, "hosts");
+        store.create_group(&g2).unwrap();
+        let app = common::app(a, &unique("vcenter"), &[g, g2.id]);
+        store.create_app(&app).unwrap();
+        let admin = user(Some(a), &unique("admin"), Role::AccountAdmin);
+        store.create_user(&admin).unwrap();
+        store
+            .set_user_group_roles(admin.id, &[(g2.id, skms_core::model::GroupRole::Admin)])
+            .unwrap();
+        store
+            .create_session(&skms_core::model::StoredSession {
+                family: skms_core::model::SessionFamily(*ObjectId::new().as_bytes()),
+                user: admin.id,
+                access_hash: random32(),
+                refresh_hash: random32(),
+                created: 1,
+                expires_at: 2,
+                refresh_expires_at: i64::MAX,
+                rotated: false,
+            })
+            .unwrap();
+        let mut objects = Vec::new();
+        for (i, state) in [
+            State::ACTIVE,
+            State::ACTIVE,
+            State::PRE_ACTIVE,
+            State::DESTROYED,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut o = common::object(a, if i % 2 == 0 { g } else { g2.id }, 10 + i as i64);
+            o.state = state;
+            if state == State::DESTROYED {
+                o.sealed = None;
+            }
+            store.insert_object(&o).unwrap();
+            objects.push(o);
+        }
+        store.insert_object(&common::object(b, gb, 10)).unwrap();
+        let usage = store.account_usage(a).unwrap();
+        let mut by_state = vec![
+            (State::PRE_ACTIVE, 1),
+            (State::ACTIVE, 2),
+            (State::DESTROYED, 1),
+        ];
+        by_state.sort_by_key(|(s, _)| s.0);
+        assert_eq!(
+            usage,
+            AccountUsage {
+                apps: 1,
+                users: 1,
+                groups: 2,
+                objects_by_state: by_state,
+            }
+        );
+        assert!(matches!(
+            store.account_usage(AccountId::new()),
+            Err(StoreError::NotFound(_))
+        ));
+        store
+            .append_audit(&[AuditEvent {
+                account: Some(a),
+                time_ms: 1,
+                actor_kind: ActorKind::User,
+                actor: admin.name.clone(),
+                source: "test".into(),
+                operation: "Create".into(),
+                object: None,
+                outcome: Outcome::Success,
+                reason: None,
+                message: None,
+            }])
+            .unwrap();
+
+        // live objects: refused, nothing deleted
+        let e = store.delete_account(a).unwrap_err();
+        assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
+        assert!(e.to_string().contains('3'), "{e}");
+        assert_eq!(store.account_usage(a).unwrap(), usage);
+        assert!(store.user(admin.id).unwrap().is_some());
+        // all destroyed: deleted with everything but the audit chain
+        for o in &mut objects {
+            o.state = State::DESTROYED_COMPROMISED;
+            o.sealed = None;
+            store.update_object(o).unwrap();
+        }
+        store.delete_account(a).unwrap();
+        assert_eq!(store.account(a).unwrap(), None);
+        assert!(store.groups(a).unwrap().is_empty());
+        assert_eq!(store.app(app.id).unwrap(), None);
+        assert_eq!(store.user(admin.id).unwrap(), None);
+        assert!(store.user_group_roles(admin.id).unwrap().is_empty());
+        assert!(store.account_ca(a).unwrap().is_none());
+        for o in &objects {
+            assert_eq!(store.object(a, o.id).unwrap(), None);
+        }
+        assert!(
+            store.audit_head(Some(a)).unwrap().is_some(),
+            "the audit chain stays"
+        );
+        assert!(matches!(
+            store.delete_account(a),
+            Err(StoreError::NotFound(_))
+        ));
+        // the other account is untouched
+        assert_eq!(
+            store.account_usage(b).unwrap().objects_by_state,
+            vec![(State::PRE_ACTIVE, 1)]
+        );
     }
 
     fn setup(store: &dyn Store) -> (AccountId, GroupId) {
@@ -911,4 +1327,42 @@ fn sqlite_run_all_on_one_store() {
 #[test]
 fn sqlite_account_cas_and_kept_certificates() {
     with_store("account-ca", conformance::account_cas_and_kept_certificates);
+}
+
+#[test]
+fn sqlite_users_round_trip() {
+    with_store("users", conformance::users_round_trip);
+}
+
+#[test]
+fn sqlite_group_roles_and_lockout_counters() {
+    with_store("group-roles", conformance::group_roles_and_lockout_counters);
+}
+
+#[test]
+fn sqlite_sessions_rotate_and_revoke() {
+    with_store("sessions", conformance::sessions_rotate_and_revoke);
+}
+
+#[test]
+fn sqlite_account_lifecycle_and_usage() {
+    with_store(
+        "account-lifecycle",
+        conformance::account_lifecycle_and_usage,
+    );
+}
+
+#[test]
+fn sqlite_object_search_filters_sorts_and_pages() {
+    with_store("search", object_search::filters_sorts_and_pages);
+}
+
+#[test]
+fn sqlite_object_search_index_follows_changes() {
+    with_store("search-changes", object_search::index_follows_changes);
+}
+
+#[test]
+fn sqlite_object_search_many_matches() {
+    with_store("search-many", object_search::many_matches);
 }

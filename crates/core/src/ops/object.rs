@@ -205,6 +205,7 @@ pub(super) fn new_object(
         sealed: None,
         created: now,
         updated: now,
+        creator: Some(caller.app.id),
     };
     set_state(&mut obj, State::PRE_ACTIVE);
     apply_dates(&mut obj, now);

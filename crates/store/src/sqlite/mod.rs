@@ -8,6 +8,7 @@ mod error;
 mod migrate;
 mod pool;
 mod rows;
+mod tenancy;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -19,8 +20,11 @@ use rows::ObjectRow;
 use rusqlite::{Connection, OpenFlags};
 use skms_core::audit::{AuditEvent, AuditQuery, AuditRecord};
 use skms_core::ca::{AccountCa, KeptCertificate};
-use skms_core::ids::{AccountId, AppId, GroupId, ObjectId};
-use skms_core::model::{Account, App, Group, ManagedObject, User};
+use skms_core::ids::{AccountId, AppId, GroupId, ObjectId, UserId};
+use skms_core::model::{
+    Account, AccountUsage, App, Group, GroupRole, Lockout, ManagedObject, SessionFamily,
+    StoredSession, Timestamp, User,
+};
 use skms_core::store::{ObjectFilter, Store, StoreError};
 use writer::Writer;
 
@@ -33,6 +37,30 @@ const READERS: usize = 4;
 /// How long a connection waits for a lock held by another process (a backup, the CLI).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How the read connections use memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// The page cache of each read connection, in MiB (SQLite's own default is 2).
+    pub reader_cache_mib: u32,
+    /// How much of the database file each read connection maps into memory,
+    /// in MiB (0: none, SQLite's default; SQLite caps it at 2 GiB). Mapped
+    /// pages are read without a system call, which keeps lookups in a large
+    /// database nearly as fast as in a small one (`examples/locate_scale.rs`);
+    /// they count in the resident size (as shared, reclaimable file pages),
+    /// and an I/O error on the file reaches the process as a signal instead
+    /// of an error (see <https://sqlite.org/mmap.html>).
+    pub mmap_mib: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            reader_cache_mib: 16,
+            mmap_mib: 0,
+        }
+    }
+}
+
 /// The Store on one SQLite file: durable, concurrent reads, group-committed writes.
 pub struct SqliteStore {
     path: PathBuf,
@@ -44,6 +72,11 @@ impl SqliteStore {
     /// Opens the database at `path`, creating it if missing, and brings its
     /// schema up to date. A database of a newer schema is refused (`Corrupt`).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, &SqliteOptions::default())
+    }
+
+    /// [`SqliteStore::open`] with `options`.
+    pub fn open_with(path: &Path, options: &SqliteOptions) -> Result<Self, StoreError> {
         let what = |step: &str| format!("{step} {}", path.display());
         let mut conn = Connection::open_with_flags(
             path,
@@ -74,6 +107,15 @@ impl SqliteStore {
             // Readers never write: the single writer is what makes group commit safe.
             r.pragma_update(None, "query_only", true)
                 .map_err(|e| backend(&what("configure a reader on"), e))?;
+            // Searches descend several indexes: a bigger cache keeps their
+            // inner pages, so a lookup reads little more than its leaves.
+            r.pragma_update(
+                None,
+                "cache_size",
+                -(i64::from(options.reader_cache_mib) * 1024),
+            )
+            .and_then(|()| r.pragma_update(None, "mmap_size", i64::from(options.mmap_mib) << 20))
+            .map_err(|e| backend(&what("configure a reader on"), e))?;
             readers.push(r);
         }
         Ok(SqliteStore {
@@ -86,6 +128,22 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Runs `f` as one write (see [`Writer::write`]) and returns what it returned.
+    fn write_returning<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let out = slot.clone();
+        self.writer.write(move |c| {
+            let value = f(c)?;
+            *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
+            Ok(())
+        })?;
+        let value = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        value.ok_or_else(|| StoreError::Backend("a write returned no value".into()))
     }
 
     /// Runs `f` on a reader inside one read transaction: a consistent snapshot across queries.
@@ -168,20 +226,116 @@ impl Store for SqliteStore {
 
     fn create_user(&self, user: &User) -> Result<(), StoreError> {
         let u = user.clone();
-        self.writer.write(move |c| rows::create_user(c, &u))
+        self.writer.write(move |c| tenancy::create_user(c, &u))
     }
 
     fn update_user(&self, user: &User) -> Result<(), StoreError> {
         let u = user.clone();
-        self.writer.write(move |c| rows::update_user(c, &u))
+        self.writer.write(move |c| tenancy::update_user(c, &u))
     }
 
     fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
-        rows::user_by_name(&self.readers.get(), name)
+        tenancy::user_by_name(&self.readers.get(), name)
     }
 
     fn users(&self, account: Option<AccountId>) -> Result<Vec<User>, StoreError> {
-        rows::users(&self.readers.get(), account)
+        tenancy::users(&self.readers.get(), account)
+    }
+
+    fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        tenancy::user(&self.readers.get(), id)
+    }
+
+    fn delete_user(&self, id: UserId) -> Result<(), StoreError> {
+        self.writer.write(move |c| tenancy::delete_user(c, id))
+    }
+
+    fn record_login_failure(
+        &self,
+        user: UserId,
+        now: Timestamp,
+        lockout: &Lockout,
+    ) -> Result<Option<User>, StoreError> {
+        let lockout = *lockout;
+        self.write_returning(move |c| tenancy::record_login_failure(c, user, now, &lockout))
+    }
+
+    fn record_login_success(&self, user: UserId) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| tenancy::record_login_success(c, user))
+    }
+
+    fn user_group_roles(&self, user: UserId) -> Result<Vec<(GroupId, GroupRole)>, StoreError> {
+        tenancy::user_group_roles(&self.readers.get(), user)
+    }
+
+    fn set_user_group_roles(
+        &self,
+        user: UserId,
+        roles: &[(GroupId, GroupRole)],
+    ) -> Result<(), StoreError> {
+        let roles = roles.to_vec();
+        self.writer
+            .write(move |c| tenancy::set_user_group_roles(c, user, &roles))
+    }
+
+    fn create_session(&self, session: &StoredSession) -> Result<(), StoreError> {
+        let s = session.clone();
+        self.writer.write(move |c| tenancy::create_session(c, &s))
+    }
+
+    fn session_by_access(
+        &self,
+        access_hash: &[u8; 32],
+    ) -> Result<Option<StoredSession>, StoreError> {
+        tenancy::session_by_access(&self.readers.get(), access_hash)
+    }
+
+    fn session_by_refresh(
+        &self,
+        refresh_hash: &[u8; 32],
+    ) -> Result<Option<StoredSession>, StoreError> {
+        tenancy::session_by_refresh(&self.readers.get(), refresh_hash)
+    }
+
+    fn rotate_session(
+        &self,
+        old_refresh_hash: &[u8; 32],
+        next: &StoredSession,
+    ) -> Result<bool, StoreError> {
+        let (old, next) = (*old_refresh_hash, next.clone());
+        self.write_returning(move |c| tenancy::rotate_session(c, &old, &next))
+    }
+
+    fn delete_session_family(&self, family: SessionFamily) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| tenancy::delete_session_family(c, family))
+    }
+
+    fn delete_user_sessions(
+        &self,
+        user: UserId,
+        keep: Option<SessionFamily>,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| tenancy::delete_user_sessions(c, user, keep))
+    }
+
+    fn prune_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
+        self.write_returning(move |c| tenancy::prune_sessions(c, now))
+    }
+
+    fn set_account_enabled(&self, id: AccountId, enabled: bool) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| tenancy::set_account_enabled(c, id, enabled))
+    }
+
+    fn delete_account(&self, id: AccountId) -> Result<(), StoreError> {
+        self.writer.write(move |c| tenancy::delete_account(c, id))
+    }
+
+    fn account_usage(&self, account: AccountId) -> Result<AccountUsage, StoreError> {
+        self.snapshot(|c| tenancy::account_usage(c, account))
     }
 
     fn append_audit(&self, events: &[AuditEvent]) -> Result<Vec<AuditRecord>, StoreError> {
@@ -244,7 +398,27 @@ impl Store for SqliteStore {
         account: AccountId,
         filter: &ObjectFilter,
     ) -> Result<Vec<ObjectId>, StoreError> {
-        rows::locate(&self.readers.get(), account, filter)
+        if filter.after.is_some() {
+            // The cursor's sort key and the page from one snapshot.
+            self.snapshot(|c| rows::locate(c, account, filter))
+        } else {
+            rows::locate(&self.readers.get(), account, filter)
+        }
+    }
+
+    fn count_objects(&self, account: AccountId, filter: &ObjectFilter) -> Result<u64, StoreError> {
+        rows::count_objects(&self.readers.get(), account, filter)
+    }
+
+    fn insert_objects(&self, objects: &[ManagedObject]) -> Result<(), StoreError> {
+        let rows: Vec<ObjectRow> = objects.iter().map(ObjectRow::new).collect();
+        // One write, one savepoint: all of them or none.
+        self.writer.write(move |c| {
+            for row in &rows {
+                rows::insert_object(c, row)?;
+            }
+            Ok(())
+        })
     }
 
     fn create_account_with_ca(&self, account: &Account, ca: &AccountCa) -> Result<(), StoreError> {

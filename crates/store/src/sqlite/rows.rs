@@ -3,14 +3,16 @@
 
 use super::error::{backend, corrupt};
 use crate::codec::{decode_attributes, encode_attributes};
+use kmip::attributes::AttributeName;
 use kmip::enums::{ObjectType, State};
+use kmip::Tag;
 use rusqlite::types::Value as Sql;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use skms_core::audit::{self, ActorKind, AuditEvent, AuditQuery, AuditRecord, Outcome};
 use skms_core::ca::{AccountCa, CertOrigin, KeptCertificate};
-use skms_core::ids::{AccountId, AppId, GroupId, ObjectId, UserId};
-use skms_core::model::{Account, App, AuthMethod, Group, ManagedObject, Role, SecretHash, User};
-use skms_core::store::{ObjectFilter, StoreError};
+use skms_core::ids::{AccountId, AppId, GroupId, ObjectId};
+use skms_core::model::{Account, App, AuthMethod, Group, ManagedObject, SecretHash};
+use skms_core::store::{index_key, IndexedValue, ObjectFilter, SearchFields, SortKey, StoreError};
 
 // ---- writes ----
 
@@ -120,48 +122,6 @@ pub fn update_app(c: &Connection, a: &App) -> Result<(), StoreError> {
     insert_app_lists(c, a).map_err(|e| backend(&what, e))
 }
 
-/// Adds a user.
-pub fn create_user(c: &Connection, u: &User) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "INSERT INTO users (id, account, name, role, password_hash, enabled, created)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            &u.id.as_bytes()[..],
-            u.account.map(|a| a.as_bytes().to_vec()),
-            u.name,
-            u.role.as_str(),
-            u.password_hash.0,
-            u.enabled,
-            u.created
-        ])
-    })
-    .map(drop)
-    .map_err(|e| backend(&format!("create user {:?}", u.name), e))
-}
-
-/// Replaces a user's name, password and enabled flag (its account and role stay).
-pub fn update_user(c: &Connection, u: &User) -> Result<(), StoreError> {
-    let n = c
-        .prepare_cached(
-            "UPDATE users SET name = ?2, password_hash = ?3, enabled = ?4 WHERE id = ?1",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                &u.id.as_bytes()[..],
-                u.name,
-                u.password_hash.0,
-                u.enabled
-            ])
-        })
-        .map_err(|e| backend(&format!("update user {:?}", u.name), e))?;
-    if n == 0 {
-        return Err(StoreError::NotFound(format!("user {:?}", u.name)));
-    }
-    Ok(())
-}
-
 fn insert_app_lists(c: &Connection, a: &App) -> rusqlite::Result<()> {
     let id = &a.id.as_bytes()[..];
     let mut s = c.prepare_cached(
@@ -189,8 +149,9 @@ fn insert_app_lists(c: &Connection, a: &App) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// An object as it is written: attributes already encoded, on the caller's
-/// thread, so the single writer spends its time on SQLite alone.
+/// An object as it is written: attributes already encoded and its search
+/// fields derived, on the caller's thread, so the single writer spends its
+/// time on SQLite alone.
 pub struct ObjectRow {
     id: ObjectId,
     account: AccountId,
@@ -201,6 +162,8 @@ pub struct ObjectRow {
     sealed: Option<Vec<u8>>,
     created: i64,
     updated: i64,
+    creator: Option<AppId>,
+    search: SearchFields,
 }
 
 impl ObjectRow {
@@ -216,19 +179,24 @@ impl ObjectRow {
             sealed: o.sealed.clone(),
             created: o.created,
             updated: o.updated,
+            creator: o.creator,
+            search: SearchFields::of(&o.attributes),
         }
     }
 }
 
-/// Adds an object.
+/// Adds an object and its index rows.
 pub fn insert_object(c: &Connection, o: &ObjectRow) -> Result<(), StoreError> {
+    let what = || format!("insert object {}", o.id);
+    let s = &o.search;
     c.prepare_cached(
         "INSERT INTO objects (id, account, group_id, object_type, state, attributes, sealed,
-                              created, updated)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                              created, updated, creator, algorithm, crypto_length, sort_name,
+                              activation, deactivation)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )
-    .and_then(|mut s| {
-        s.execute(params![
+    .and_then(|mut st| {
+        st.execute(params![
             &o.id.as_bytes()[..],
             &o.account.as_bytes()[..],
             &o.group.as_bytes()[..],
@@ -237,23 +205,33 @@ pub fn insert_object(c: &Connection, o: &ObjectRow) -> Result<(), StoreError> {
             o.attributes,
             o.sealed,
             o.created,
-            o.updated
+            o.updated,
+            o.creator.map(|a| a.as_bytes().to_vec()),
+            s.algorithm.map(|a| i64::from(a.0)),
+            s.length,
+            s.sort_name,
+            s.activation,
+            s.deactivation
         ])
     })
-    .map(drop)
-    .map_err(|e| backend(&format!("insert object {}", o.id), e))
+    .map_err(|e| backend(&what(), e))?;
+    insert_entries(c, o.account, o.id, &s.entries).map_err(|e| backend(&what(), e))
 }
 
-/// Replaces an object of `o.account`.
+/// Replaces an object of `o.account` and its index rows.
 pub fn update_object(c: &Connection, o: &ObjectRow) -> Result<(), StoreError> {
+    let what = || format!("update object {}", o.id);
+    let s = &o.search;
     let n = c
         .prepare_cached(
             "UPDATE objects SET group_id = ?3, object_type = ?4, state = ?5, attributes = ?6,
-                                sealed = ?7, created = ?8, updated = ?9
+                                sealed = ?7, created = ?8, updated = ?9, creator = ?10,
+                                algorithm = ?11, crypto_length = ?12, sort_name = ?13,
+                                activation = ?14, deactivation = ?15
              WHERE id = ?1 AND account = ?2",
         )
-        .and_then(|mut s| {
-            s.execute(params![
+        .and_then(|mut st| {
+            st.execute(params![
                 &o.id.as_bytes()[..],
                 &o.account.as_bytes()[..],
                 &o.group.as_bytes()[..],
@@ -262,22 +240,128 @@ pub fn update_object(c: &Connection, o: &ObjectRow) -> Result<(), StoreError> {
                 o.attributes,
                 o.sealed,
                 o.created,
-                o.updated
+                o.updated,
+                o.creator.map(|a| a.as_bytes().to_vec()),
+                s.algorithm.map(|a| i64::from(a.0)),
+                s.length,
+                s.sort_name,
+                s.activation,
+                s.deactivation
             ])
         })
-        .map_err(|e| backend(&format!("update object {}", o.id), e))?;
+        .map_err(|e| backend(&what(), e))?;
     if n == 0 {
         return Err(StoreError::NotFound(format!(
             "object {} in account {}",
             o.id, o.account
         )));
     }
+    c.prepare_cached("DELETE FROM object_attrs WHERE object = ?1")
+        .and_then(|mut st| st.execute([&o.id.as_bytes()[..]]))
+        .map_err(|e| backend(&what(), e))?;
+    insert_entries(c, o.account, o.id, &s.entries).map_err(|e| backend(&what(), e))
+}
+
+/// The SQL value of an indexed value.
+fn indexed_sql(v: &IndexedValue) -> Sql {
+    match v {
+        IndexedValue::Text(t) => Sql::Text(t.clone()),
+        IndexedValue::Int(i) => Sql::Integer(*i),
+    }
+}
+
+/// Writes the index rows of object `id` (it has none yet).
+fn insert_entries(
+    c: &Connection,
+    account: AccountId,
+    id: ObjectId,
+    entries: &[(String, IndexedValue)],
+) -> rusqlite::Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut st = c.prepare_cached(
+        "INSERT OR IGNORE INTO object_attrs (account, name, value, object) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (name, value) in entries {
+        st.execute(params![
+            &account.as_bytes()[..],
+            name,
+            indexed_sql(value),
+            &id.as_bytes()[..]
+        ])?;
+    }
     Ok(())
+}
+
+/// Migration 6: fills the search columns and index rows of every object
+/// stored before, a thousand rows at a time, in the migration's transaction.
+/// A row whose attributes cannot be decoded stays unindexed: reading it
+/// fails anyway (`Corrupt`), and one bad row must not keep the server from starting.
+pub fn backfill_search(c: &Connection) -> Result<(), StoreError> {
+    let what = "index the stored objects (migration 6)";
+    let mut after = i64::MIN;
+    loop {
+        let batch = c
+            .prepare_cached(
+                "SELECT rowid, id, account, attributes FROM objects
+                 WHERE rowid > ?1 ORDER BY rowid LIMIT 1000",
+            )
+            .and_then(|mut st| {
+                st.query_map([after], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(|e| backend(what, e))?;
+        let Some(last) = batch.last() else {
+            return Ok(());
+        };
+        after = last.0;
+        for (rowid, id, account, attributes) in batch {
+            let (Ok(id), Ok(account), Ok(attributes)) = (
+                id16(id, what),
+                id16(account, what),
+                decode_attributes(&attributes),
+            ) else {
+                continue;
+            };
+            let s = SearchFields::of(&attributes);
+            c.prepare_cached(
+                "UPDATE objects SET algorithm = ?2, crypto_length = ?3, sort_name = ?4,
+                                    activation = ?5, deactivation = ?6
+                 WHERE rowid = ?1",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    rowid,
+                    s.algorithm.map(|a| i64::from(a.0)),
+                    s.length,
+                    s.sort_name,
+                    s.activation,
+                    s.deactivation
+                ])
+            })
+            .map_err(|e| backend(what, e))?;
+            insert_entries(
+                c,
+                AccountId::from_bytes(account),
+                ObjectId::from_bytes(id),
+                &s.entries,
+            )
+            .map_err(|e| backend(what, e))?;
+        }
+    }
 }
 
 // ---- reads ----
 
-fn id16(v: Vec<u8>, what: &str) -> Result<[u8; 16], StoreError> {
+pub fn id16(v: Vec<u8>, what: &str) -> Result<[u8; 16], StoreError> {
     v.try_into()
         .map_err(|_| corrupt(&format!("{what}: an identifier is not 16 bytes")))
 }
@@ -497,67 +581,6 @@ pub fn apps(c: &Connection, account: AccountId) -> Result<Vec<App>, StoreError> 
     Ok(out)
 }
 
-type UserRaw = (Vec<u8>, Option<Vec<u8>>, String, String, String, bool, i64);
-
-fn user_raw(r: &Row) -> rusqlite::Result<UserRaw> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-    ))
-}
-
-fn user_from(raw: UserRaw) -> Result<User, StoreError> {
-    Ok(User {
-        id: UserId::from_bytes(id16(raw.0, "user")?),
-        account: raw
-            .1
-            .map(|a| id16(a, "user").map(AccountId::from_bytes))
-            .transpose()?,
-        name: raw.2,
-        role: Role::parse(&raw.3)
-            .ok_or_else(|| corrupt(&format!("read user: unknown role {:?}", raw.3)))?,
-        password_hash: SecretHash(raw.4),
-        enabled: raw.5,
-        created: raw.6,
-    })
-}
-
-const USER_COLS: &str =
-    "SELECT id, account, name, role, password_hash, enabled, created FROM users";
-
-/// A user by login name.
-pub fn user_by_name(c: &Connection, name: &str) -> Result<Option<User>, StoreError> {
-    c.prepare_cached(&format!("{USER_COLS} WHERE name = ?1"))
-        .and_then(|mut s| s.query_row([name], user_raw).optional())
-        .map_err(|e| backend("read user", e))?
-        .map(user_from)
-        .transpose()
-}
-
-/// The users of `account` (`None`: the sysadmins), by name.
-pub fn users(c: &Connection, account: Option<AccountId>) -> Result<Vec<User>, StoreError> {
-    let rows = match account {
-        Some(a) => c
-            .prepare_cached(&format!("{USER_COLS} WHERE account = ?1 ORDER BY name"))
-            .and_then(|mut s| {
-                s.query_map([&a.as_bytes()[..]], user_raw)?
-                    .collect::<Result<Vec<_>, _>>()
-            }),
-        None => c
-            .prepare_cached(&format!("{USER_COLS} WHERE account IS NULL ORDER BY name"))
-            .and_then(|mut s| s.query_map([], user_raw)?.collect::<Result<Vec<_>, _>>()),
-    };
-    rows.map_err(|e| backend("list users", e))?
-        .into_iter()
-        .map(user_from)
-        .collect()
-}
-
 /// An object of `account`.
 pub fn object(
     c: &Connection,
@@ -567,7 +590,7 @@ pub fn object(
     let what = "read object";
     let raw = c
         .prepare_cached(
-            "SELECT group_id, object_type, state, attributes, sealed, created, updated
+            "SELECT group_id, object_type, state, attributes, sealed, created, updated, creator
              FROM objects WHERE id = ?1 AND account = ?2",
         )
         .and_then(|mut s| {
@@ -580,12 +603,14 @@ pub fn object(
                     r.get::<_, Option<Vec<u8>>>(4)?,
                     r.get::<_, i64>(5)?,
                     r.get::<_, i64>(6)?,
+                    r.get::<_, Option<Vec<u8>>>(7)?,
                 ))
             })
             .optional()
         })
         .map_err(|e| backend(what, e))?;
-    let Some((group, object_type, state, attributes, sealed, created, updated)) = raw else {
+    let Some((group, object_type, state, attributes, sealed, created, updated, creator)) = raw
+    else {
         return Ok(None);
     };
     Ok(Some(ManagedObject {
@@ -598,35 +623,288 @@ pub fn object(
         sealed,
         created,
         updated,
+        creator: creator
+            .map(|a| id16(a, what).map(AppId::from_bytes))
+            .transpose()?,
     }))
 }
 
-/// The ids of `account`'s objects that match `f`, oldest first (created, then id).
+/// How a query of objects runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Drive {
+    /// From the index rows of attribute condition `i`: reads its matches.
+    Index(usize),
+    /// Along an index of `objects` (for a page, the one of its order),
+    /// probing the attribute conditions per object: reads up to a page's worth.
+    Objects,
+}
+
+/// A paged query whose every attribute condition matches at least this many
+/// objects walks the objects in its order instead, probing the conditions:
+/// it stops after a page, where sorting every match would read them all.
+const PROBE: i64 = 2_000;
+
+/// The most objects the page of an ordered walk may need (offset and limit).
+const WALK_PAGE: usize = 1_000;
+
+/// The attribute conditions of `f` as (index key, value): the Name first.
+fn attribute_conditions(f: &ObjectFilter) -> Vec<(String, Sql)> {
+    let name_key = index_key(&AttributeName::Standard(Tag::NAME));
+    f.name
+        .iter()
+        .map(|n| (name_key.clone(), Sql::Text(n.clone())))
+        .chain(
+            f.attributes
+                .iter()
+                .map(|(n, v)| (index_key(n), indexed_sql(v))),
+        )
+        .collect()
+}
+
+/// How many objects of `account` have the index row (`name`, `value`), counting no further than `cap`.
+fn matches_up_to(
+    c: &Connection,
+    account: AccountId,
+    (name, value): &(String, Sql),
+    cap: i64,
+) -> Result<i64, StoreError> {
+    c.prepare_cached(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM object_attrs
+                               WHERE account = ?1 AND name = ?2 AND value = ?3 LIMIT ?4)",
+    )
+    .and_then(|mut s| {
+        s.query_row(params![&account.as_bytes()[..], name, value, cap], |r| {
+            r.get::<_, i64>(0)
+        })
+    })
+    .map_err(|e| backend("locate: estimate a condition", e))
+}
+
+/// How to run the query of `f`: from its most selective attribute condition
+/// (found by counting each one's index rows up to [`PROBE`]), unless it has
+/// none, names one object, or asks for a short page of conditions that
+/// match many objects.
+fn choose_drive(
+    c: &Connection,
+    account: AccountId,
+    f: &ObjectFilter,
+    attrs: &[(String, Sql)],
+) -> Result<Drive, StoreError> {
+    if attrs.is_empty() || f.id.is_some() {
+        return Ok(Drive::Objects);
+    }
+    let page = f.limit.map(|l| l.saturating_add(f.offset));
+    if attrs.len() == 1 && page.is_none() {
+        return Ok(Drive::Index(0));
+    }
+    let mut best = (0, i64::MAX);
+    for (i, cond) in attrs.iter().enumerate() {
+        let n = matches_up_to(c, account, cond, PROBE)?;
+        if n < best.1 {
+            best = (i, n);
+        }
+    }
+    Ok(match page {
+        Some(p) if best.1 >= PROBE && p <= WALK_PAGE => Drive::Objects,
+        _ => Drive::Index(best.0),
+    })
+}
+
+/// `FROM … WHERE …` selecting the objects `o` of `account` that match `f`
+/// (its order and paging aside), with its arguments, run as `drive` says.
+/// `walk` names the index of `objects` an ordered walk must follow.
+fn object_query(
+    account: AccountId,
+    f: &ObjectFilter,
+    mut attrs: Vec<(String, Sql)>,
+    drive: Drive,
+    walk: Option<&str>,
+) -> (String, Vec<Sql>) {
+    let acct = || Sql::Blob(account.as_bytes().to_vec());
+    let mut args = Vec::new();
+    let mut sql = match drive {
+        Drive::Index(i) => {
+            let (name, value) = attrs.remove(i);
+            args.extend([acct(), Sql::Text(name), value, acct()]);
+            // CROSS JOIN: SQLite keeps this order, the index first.
+            String::from(
+                "FROM object_attrs a CROSS JOIN objects o ON o.id = a.object
+                 WHERE a.account = ? AND a.name = ? AND a.value = ? AND o.account = ?",
+            )
+        }
+        Drive::Objects => {
+            args.push(acct());
+            match walk {
+                Some(index) => format!("FROM objects o INDEXED BY {index} WHERE o.account = ?"),
+                None => String::from("FROM objects o WHERE o.account = ?"),
+            }
+        }
+    };
+    for (name, value) in attrs {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM object_attrs x
+                          WHERE x.account = ? AND x.name = ? AND x.value = ? AND x.object = o.id)",
+        );
+        args.extend([acct(), Sql::Text(name), value]);
+    }
+    let mut eq = |sql: &mut String, clause: &str, v: Sql| {
+        sql.push_str(clause);
+        args.push(v);
+    };
+    if let Some(id) = f.id {
+        eq(&mut sql, " AND o.id = ?", Sql::Blob(id.as_bytes().to_vec()));
+    }
+    if let Some(t) = f.object_type {
+        eq(
+            &mut sql,
+            " AND o.object_type = ?",
+            Sql::Integer(i64::from(t.0)),
+        );
+    }
+    if let Some(s) = f.state {
+        eq(&mut sql, " AND o.state = ?", Sql::Integer(i64::from(s.0)));
+    }
+    if let Some(a) = f.algorithm {
+        eq(
+            &mut sql,
+            " AND o.algorithm = ?",
+            Sql::Integer(i64::from(a.0)),
+        );
+    }
+    if let Some(l) = f.length {
+        eq(
+            &mut sql,
+            " AND o.crypto_length = ?",
+            Sql::Integer(i64::from(l)),
+        );
+    }
+    if let Some(app) = f.creator {
+        eq(
+            &mut sql,
+            " AND o.creator = ?",
+            Sql::Blob(app.as_bytes().to_vec()),
+        );
+    }
+    for (column, range) in [
+        ("created", f.created),
+        ("updated", f.updated),
+        ("activation", f.activation),
+        ("deactivation", f.deactivation),
+    ] {
+        if let Some(from) = range.from {
+            eq(
+                &mut sql,
+                &format!(" AND o.{column} >= ?"),
+                Sql::Integer(from),
+            );
+        }
+        if let Some(to) = range.to {
+            eq(&mut sql, &format!(" AND o.{column} <= ?"), Sql::Integer(to));
+        }
+    }
+    let mut any_of = |sql: &mut String, column: &str, values: Vec<Sql>| {
+        if values.is_empty() {
+            return;
+        }
+        sql.push_str(&format!(" AND o.{column} IN ("));
+        for (i, v) in values.into_iter().enumerate() {
+            sql.push_str(if i == 0 { "?" } else { ", ?" });
+            args.push(v);
+        }
+        sql.push(')');
+    };
+    any_of(
+        &mut sql,
+        "state",
+        f.states
+            .iter()
+            .map(|s| Sql::Integer(i64::from(s.0)))
+            .collect(),
+    );
+    any_of(
+        &mut sql,
+        "group_id",
+        f.groups
+            .iter()
+            .map(|g| Sql::Blob(g.as_bytes().to_vec()))
+            .collect(),
+    );
+    (sql, args)
+}
+
+/// True when `f` has no condition but its attribute ones (an account-wide
+/// search by attributes, which the index rows answer alone).
+fn only_attributes(f: &ObjectFilter) -> bool {
+    let bare = ObjectFilter {
+        name: None,
+        attributes: Vec::new(),
+        sort: f.sort,
+        after: f.after,
+        offset: f.offset,
+        limit: f.limit,
+        ..Default::default()
+    };
+    *f == ObjectFilter {
+        name: f.name.clone(),
+        attributes: f.attributes.clone(),
+        ..bare
+    }
+}
+
+/// The column of a sort key, and the index of `objects` in its order.
+fn sort_column(key: SortKey) -> (&'static str, &'static str) {
+    match key {
+        SortKey::Created => ("created", "objects_by_created"),
+        SortKey::Updated => ("updated", "objects_by_updated"),
+        SortKey::Name => ("sort_name", "objects_by_name"),
+    }
+}
+
+/// The ids of `account`'s objects that match `f`, in its order and page
+/// (by default oldest first: created, then id). Run inside one read
+/// transaction when `f.after` is given (the cursor's row and the page agree).
 pub fn locate(
     c: &Connection,
     account: AccountId,
     f: &ObjectFilter,
 ) -> Result<Vec<ObjectId>, StoreError> {
-    let mut sql = String::from("SELECT id FROM objects WHERE account = ?");
-    let mut args = vec![Sql::Blob(account.as_bytes().to_vec())];
-    if let Some(t) = f.object_type {
-        sql.push_str(" AND object_type = ?");
-        args.push(Sql::Integer(i64::from(t.0)));
-    }
-    if let Some(s) = f.state {
-        sql.push_str(" AND state = ?");
-        args.push(Sql::Integer(i64::from(s.0)));
-    }
-    if !f.groups.is_empty() {
-        sql.push_str(" AND group_id IN (");
-        for (i, g) in f.groups.iter().enumerate() {
-            sql.push_str(if i == 0 { "?" } else { ", ?" });
-            args.push(Sql::Blob(g.as_bytes().to_vec()));
-        }
-        sql.push(')');
+    let attrs = attribute_conditions(f);
+    let drive = choose_drive(c, account, f, &attrs)?;
+    let (column, index) = sort_column(f.sort.key);
+    // A walk for a page of many-matching attributes follows the order's index.
+    let walk = (drive == Drive::Objects && !attrs.is_empty()).then_some(index);
+    let (from_where, mut args) = object_query(account, f, attrs, drive, walk);
+    let (dir, cmp) = if f.sort.descending {
+        ("DESC", "<")
+    } else {
+        ("ASC", ">")
+    };
+    let mut sql = format!("SELECT o.id {from_where}");
+    if let Some(after) = f.after {
+        let key: Sql = c
+            .prepare_cached(&format!(
+                "SELECT {column} FROM objects WHERE id = ?1 AND account = ?2"
+            ))
+            .and_then(|mut s| {
+                s.query_row([&after.as_bytes()[..], &account.as_bytes()[..]], |r| {
+                    r.get::<_, Sql>(0)
+                })
+                .optional()
+            })
+            .map_err(|e| backend("locate: read the cursor object", e))?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "object {after} (the page cursor) in account {account}"
+                ))
+            })?;
+        sql.push_str(&format!(" AND (o.{column}, o.id) {cmp} (?, ?)"));
+        args.push(key);
+        args.push(Sql::Blob(after.as_bytes().to_vec()));
     }
     // SQLite: a negative LIMIT means no limit
-    sql.push_str(" ORDER BY created, id LIMIT ? OFFSET ?");
+    sql.push_str(&format!(
+        " ORDER BY o.{column} {dir}, o.id {dir} LIMIT ? OFFSET ?"
+    ));
     args.push(Sql::Integer(
         f.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX)),
     ));
@@ -640,6 +918,45 @@ pub fn locate(
         .into_iter()
         .map(|id| id16(id, "locate").map(ObjectId::from_bytes))
         .collect()
+}
+
+/// How many of `account`'s objects match `f` (its order and paging ignored).
+pub fn count_objects(
+    c: &Connection,
+    account: AccountId,
+    f: &ObjectFilter,
+) -> Result<u64, StoreError> {
+    let mut attrs = attribute_conditions(f);
+    let (sql, args) = if !attrs.is_empty() && only_attributes(f) {
+        // The index rows alone: no object row is read.
+        let acct = || Sql::Blob(account.as_bytes().to_vec());
+        let (name, value) = attrs.remove(0);
+        let mut sql = String::from(
+            "SELECT COUNT(*) FROM object_attrs a WHERE a.account = ? AND a.name = ? AND a.value = ?",
+        );
+        let mut args = vec![acct(), Sql::Text(name), value];
+        for (name, value) in attrs {
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM object_attrs x
+                              WHERE x.account = ? AND x.name = ? AND x.value = ? AND x.object = a.object)",
+            );
+            args.extend([acct(), Sql::Text(name), value]);
+        }
+        (sql, args)
+    } else {
+        let counted = ObjectFilter {
+            offset: 0,
+            limit: None,
+            ..f.clone()
+        };
+        let drive = choose_drive(c, account, &counted, &attrs)?;
+        let (from_where, args) = object_query(account, &counted, attrs, drive, None);
+        (format!("SELECT COUNT(*) {from_where}"), args)
+    };
+    c.prepare_cached(&sql)
+        .and_then(|mut s| s.query_row(params_from_iter(args), |r| r.get::<_, i64>(0)))
+        .map(|n| n.max(0) as u64)
+        .map_err(|e| backend("count objects", e))
 }
 
 // ---- audit ----
@@ -934,4 +1251,94 @@ pub fn kept_certificates(
         ))
     })
     .collect()
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+    use kmip::attributes::{Attribute, Attributes};
+    use kmip::Value;
+
+    /// A short page of a condition that matches thousands walks the objects
+    /// in order; anything else reads the most selective condition's index rows.
+    #[test]
+    fn the_drive_follows_the_selectivity_of_the_conditions() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.pragma_update(None, "foreign_keys", true).unwrap();
+        super::super::migrate::migrate(&mut c).unwrap();
+        let account = Account {
+            id: AccountId::new(),
+            name: "a".into(),
+            enabled: true,
+            created: 0,
+            wrapped_key: vec![0],
+        };
+        create_account(&c, &account).unwrap();
+        let group = Group {
+            id: GroupId::new(),
+            account: account.id,
+            name: "g".into(),
+            description: String::new(),
+            created: 0,
+        };
+        create_group(&c, &group).unwrap();
+        for i in 0..2_100i64 {
+            let o = ManagedObject {
+                id: ObjectId::new(),
+                account: account.id,
+                group: group.id,
+                object_type: ObjectType::SYMMETRIC_KEY,
+                state: State::ACTIVE,
+                attributes: Attributes::new(vec![
+                    Attribute::custom("x-Component", Value::TextString("common".into())),
+                    Attribute::custom("x-Name", Value::TextString(format!("vm-{}", i % 100))),
+                ]),
+                sealed: None,
+                created: i,
+                updated: i,
+                creator: None,
+            };
+            insert_object(&c, &ObjectRow::new(&o)).unwrap();
+        }
+        let cond =
+            |n: &str, v: &str| (AttributeName::from_v1(n), IndexedValue::Text(v.to_string()));
+        let drive =
+            |f: &ObjectFilter| choose_drive(&c, account.id, f, &attribute_conditions(f)).unwrap();
+        let common = ObjectFilter {
+            attributes: vec![cond("x-Component", "common")],
+            limit: Some(50),
+            ..Default::default()
+        };
+        assert_eq!(drive(&common), Drive::Objects);
+        assert_eq!(
+            drive(&ObjectFilter {
+                limit: None,
+                ..common.clone()
+            }),
+            Drive::Index(0)
+        );
+        assert_eq!(
+            drive(&ObjectFilter {
+                offset: 2_000,
+                ..common.clone()
+            }),
+            Drive::Index(0)
+        );
+        let both = ObjectFilter {
+            attributes: vec![cond("x-Component", "common"), cond("x-Name", "vm-7")],
+            ..common.clone()
+        };
+        assert_eq!(drive(&both), Drive::Index(1));
+        assert_eq!(locate(&c, account.id, &both).unwrap().len(), 21);
+        assert_eq!(locate(&c, account.id, &common).unwrap().len(), 50);
+        assert_eq!(count_objects(&c, account.id, &both).unwrap(), 21);
+        assert_eq!(count_objects(&c, account.id, &common).unwrap(), 2_100);
+        assert_eq!(
+            drive(&ObjectFilter {
+                name: Some("nobody".into()),
+                ..common
+            }),
+            Drive::Index(0)
+        );
+    }
 }

@@ -138,5 +138,6 @@ pub fn object(account: AccountId, group: GroupId, created: i64) -> ManagedObject
         sealed: Some([&[1u8][..], id.as_bytes(), &[0xAB; 40]].concat()),
         created,
         updated: created,
+        creator: None,
     }
 }
