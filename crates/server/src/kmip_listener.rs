@@ -9,8 +9,6 @@
 
 use crate::audit;
 use crate::backoff::Backoff;
-use skms_core::audit::AuditLog;
-use skms_core::store::StoreError;
 use crate::config::Config;
 use crate::metrics::{self, Metrics};
 use crate::tls;
@@ -19,9 +17,11 @@ use kmip::messages::{Credential, RequestMessage, ResponseMessage};
 use kmip::{Tag, Ttlv, Value};
 use openssl::ssl::{Ssl, SslContext};
 use rustls_pki_types::{CertificateDer, UnixTime};
+use skms_core::audit::AuditLog;
 use skms_core::model::Timestamp;
 use skms_core::ops::{self, Caller, Context, ServerInfo};
 use skms_core::store::Store;
+use skms_core::store::StoreError;
 use skms_core::tenancy::{self, Keyring};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -308,7 +308,9 @@ async fn identify_peer(
         Ok(Err(why)) => {
             debug!(%peer, reason = %why, "client certificate identifies no app");
             let tried = match &why {
-                tls::CertRejected::Disabled(id) | tls::CertRejected::Untrusted(id, _) => id.to_string(),
+                tls::CertRejected::Disabled(id) | tls::CertRejected::Untrusted(id, _) => {
+                    id.to_string()
+                }
                 _ => format!("sha256:{}", hex::encode(tls::fingerprint(&leaf))),
             };
             let e = audit::authentication(

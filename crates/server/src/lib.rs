@@ -130,16 +130,17 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
     ));
     let mut sinks: Vec<Box<dyn skms_core::audit::AuditSink>> = Vec::new();
     if let Some(target) = &config.audit_syslog {
-        let target: syslog::Target = target
-            .parse()
-            .map_err(|reason| config::ConfigError::Invalid {
-                name: "audit_syslog",
-                reason,
-            })?;
+        let target: syslog::Target =
+            target
+                .parse()
+                .map_err(|reason| config::ConfigError::Invalid {
+                    name: "audit_syslog",
+                    reason,
+                })?;
         info!(%target, "forwarding audit records to syslog");
-        sinks.push(Box::new(syslog::SyslogSink::start(target).map_err(|e| {
-            init::InitError::Cert(format!("cannot start syslog forwarding: {e}"))
-        })?));
+        sinks.push(Box::new(syslog::SyslogSink::start(target).map_err(
+            |e| init::InitError::Cert(format!("cannot start syslog forwarding: {e}")),
+        )?));
     }
     let audit = Arc::new(
         skms_core::audit::AuditLog::start(store.clone(), sinks, 65_536)
@@ -183,6 +184,9 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         shared: shared.clone(),
         ca_pem: std::fs::read_to_string(&data.ca_cert_path)
             .map_err(|e| init::InitError::Cert(format!("cannot read the CA certificate: {e}")))?,
+        server_pem: std::fs::read_to_string(data.path.join(init::SERVER_CERT_FILE)).map_err(
+            |e| init::InitError::Cert(format!("cannot read the server certificate: {e}")),
+        )?,
     });
     let (shutdown, _) = broadcast::channel(1);
     let https_task = tokio::spawn(rest::serve(

@@ -34,16 +34,16 @@ fn env(name: &str) -> Option<String> {
 }
 
 /// A REST client with its credentials.
-struct Api {
+pub(crate) struct Api {
     client: Client,
-    base: String,
+    pub(crate) base: String,
     user: Option<String>,
     password: Option<zeroize::Zeroizing<String>>,
-    json: bool,
+    pub(crate) json: bool,
 }
 
 impl Api {
-    fn new(conn: &Conn) -> Result<Self, String> {
+    pub(crate) fn new(conn: &Conn) -> Result<Self, String> {
         let base = conn
             .server
             .clone()
@@ -95,7 +95,7 @@ impl Api {
         })
     }
 
-    fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, String> {
+    pub(crate) fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, String> {
         let (Some(user), Some(password)) = (&self.user, &self.password) else {
             return Err(
                 "sign in with --user (or SKMS_USER) and SKMS_PASSWORD (or --password-file)".into(),
@@ -108,7 +108,7 @@ impl Api {
     }
 
     /// Sends `req` and returns the JSON answer, or the server's error message.
-    fn send(&self, req: RequestBuilder) -> Result<Value, String> {
+    pub(crate) fn send(&self, req: RequestBuilder) -> Result<Value, String> {
         let resp = req
             .send()
             .map_err(|e| format!("cannot reach the server at {}: {e}", self.base))?;
@@ -120,7 +120,7 @@ impl Api {
         Err(refusal(status, &body))
     }
 
-    fn get(&self, path: &str) -> Result<Value, String> {
+    pub(crate) fn get(&self, path: &str) -> Result<Value, String> {
         self.send(self.request(Method::GET, path)?)
     }
 
@@ -139,7 +139,7 @@ impl Api {
     }
 
     /// The id of the app named `which` (a UUID is taken as is).
-    fn app_id(&self, which: &str) -> Result<String, String> {
+    pub(crate) fn app_id(&self, which: &str) -> Result<String, String> {
         if which.trim().len() == 36 && which.trim().chars().filter(|c| *c == '-').count() == 4 {
             return Ok(which.trim().to_lowercase());
         }
@@ -153,7 +153,7 @@ impl Api {
     }
 
     /// Prints `value` as JSON, or as `text` when not asked for JSON.
-    fn show(&self, value: &Value, text: impl FnOnce(&Value) -> String) {
+    pub(crate) fn show(&self, value: &Value, text: impl FnOnce(&Value) -> String) {
         if self.json {
             println!(
                 "{}",
@@ -168,7 +168,7 @@ impl Api {
 /// The error line of a refusal: the server's message, then its code and the
 /// request id (which the server's log has too), from the API's error body
 /// `{"code", "message", "request_id"}`.
-fn refusal(status: StatusCode, body: &Value) -> String {
+pub(crate) fn refusal(status: StatusCode, body: &Value) -> String {
     let message = body
         .get("message")
         .and_then(Value::as_str)
@@ -190,7 +190,7 @@ fn refusal(status: StatusCode, body: &Value) -> String {
     }
 }
 
-fn s(v: &Value) -> &str {
+pub(crate) fn s(v: &Value) -> &str {
     v.as_str().unwrap_or("")
 }
 
@@ -206,7 +206,7 @@ fn list(v: &Value) -> String {
 }
 
 /// One line per element of the array `v`, each made by `line`.
-fn lines(v: &Value, line: impl Fn(&Value) -> String) -> String {
+pub(crate) fn lines(v: &Value, line: impl Fn(&Value) -> String) -> String {
     v.as_array()
         .into_iter()
         .flatten()
@@ -359,7 +359,7 @@ pub enum AppCommand {
     },
 }
 
-fn finish(result: Result<(), String>) -> ExitCode {
+pub(crate) fn finish(result: Result<(), String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

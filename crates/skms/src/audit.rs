@@ -1,37 +1,181 @@
-//! `skms audit verify`: checks every audit chain of a data directory (the
-//! provider's and each account's) and names the first record that was changed,
-//! removed, reordered or cut off.
+//! `skms audit …`: read, export and verify the audit log. `list`, `export`
+//! and `verify` without `--data-dir` go through the REST API (an account admin
+//! reads its account's log, a sysadmin the provider's); `verify --data-dir`
+//! checks every chain of a data directory itself (the provider's and each
+//! account's) and names the first record changed, removed, reordered or cut off.
 
+use crate::admin::{finish, lines, s, Api, Conn};
+use reqwest::Method;
 use skms_core::audit;
 use skms_core::store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Which records (every condition given must hold).
+#[derive(clap::Args)]
+pub struct Filter {
+    /// From this time, milliseconds since the epoch (inclusive)
+    #[arg(long, value_name = "MS")]
+    from: Option<i64>,
+    /// Until this time, milliseconds since the epoch (exclusive)
+    #[arg(long, value_name = "MS")]
+    to: Option<i64>,
+    /// This actor: an app UUID or a user's login
+    #[arg(long)]
+    actor: Option<String>,
+    /// This object (a KMIP Unique Identifier, an app id…)
+    #[arg(long)]
+    object: Option<String>,
+    /// This operation (kmip.Create, auth.kmip.password, "rest.POST /v1/apps"…)
+    #[arg(long)]
+    operation: Option<String>,
+    /// At most this many records [default 100]
+    #[arg(long, default_value_t = 100)]
+    limit: usize,
+}
+
+impl Filter {
+    fn query(&self) -> String {
+        let mut q = format!("limit={}", self.limit);
+        let pairs = [
+            ("from", self.from.map(|v| v.to_string())),
+            ("to", self.to.map(|v| v.to_string())),
+            ("actor", self.actor.clone()),
+            ("object", self.object.clone()),
+            ("operation", self.operation.clone()),
+        ];
+        for (k, v) in pairs {
+            if let Some(v) = v {
+                q.push_str(&format!("&{k}={}", urlencode(&v)));
+            }
+        }
+        q
+    }
+}
+
+/// Percent-encodes a query value.
+fn urlencode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// `skms audit …`.
 #[derive(clap::Subcommand)]
 pub enum AuditCommand {
-    /// Verify the audit hash chains in a data directory (works while the server runs).
+    /// List audit records, newest first (your account's; the provider's for a sysadmin).
+    List {
+        #[command(flatten)]
+        filter: Filter,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Export audit records as JSON lines.
+    Export {
+        #[command(flatten)]
+        filter: Filter,
+        /// Write here instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Verify the audit hash chains: of a data directory with --data-dir (every
+    /// chain; works while the server runs), else through the server (yours).
     Verify {
-        /// Data directory of the server [env SKMS_DATA_DIR; default ./skms-data]
+        /// Data directory of the server
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
-        /// Only this account (name); default: the provider's chain and every account's
+        /// With --data-dir: only this account (name); default every chain
         #[arg(long, value_name = "NAME")]
         account: Option<String>,
+        #[command(flatten)]
+        conn: Conn,
     },
 }
 
-/// Runs an audit command: exit 0 when every chain verifies, 1 when one does not
-/// (or the data directory cannot be read).
+/// Runs an audit command: exit 0 on success (every chain intact), 1 otherwise.
 pub fn run(cmd: AuditCommand) -> ExitCode {
-    let AuditCommand::Verify { data_dir, account } = cmd;
-    let dir = data_dir
-        .or_else(|| {
-            std::env::var_os("SKMS_DATA_DIR")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        })
-        .unwrap_or_else(|| PathBuf::from(skms_server::config::DEFAULT_DATA_DIR));
+    match cmd {
+        AuditCommand::List { filter, conn } => finish((|| {
+            let api = Api::new(&conn)?;
+            let v = api.get(&format!("/v1/audit?{}", filter.query()))?;
+            api.show(&v, |v| {
+                lines(&v["records"], |r| {
+                    format!(
+                        "{:>6}  {}  {}  {} {}  {}  {}{}",
+                        r["seq"],
+                        r["time_ms"],
+                        s(&r["operation"]),
+                        s(&r["actor_kind"]),
+                        s(&r["actor"]),
+                        s(&r["object"]),
+                        s(&r["result"]),
+                        r["reason"]
+                            .as_str()
+                            .map(|x| format!(" ({x})"))
+                            .unwrap_or_default()
+                    )
+                })
+            });
+            Ok(())
+        })()),
+        AuditCommand::Export { filter, out, conn } => finish((|| {
+            let api = Api::new(&conn)?;
+            let resp = api
+                .request(Method::GET, &format!("/v1/audit/export?{}", filter.query()))?
+                .send()
+                .map_err(|e| format!("cannot reach the server: {e}"))?;
+            let status = resp.status();
+            if !status.is_success() {
+                let body = resp.json().unwrap_or(serde_json::Value::Null);
+                return Err(crate::admin::refusal(status, &body));
+            }
+            let text = resp.text().map_err(|e| e.to_string())?;
+            match out {
+                Some(p) => std::fs::write(&p, text)
+                    .map_err(|e| format!("cannot write {}: {e}", p.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(())
+        })()),
+        AuditCommand::Verify {
+            data_dir: None,
+            conn,
+            ..
+        } => {
+            let mut intact = false;
+            let code = finish((|| {
+                let api = Api::new(&conn)?;
+                let v = api.get("/v1/audit/verify")?;
+                intact = v["intact"].as_bool() == Some(true);
+                api.show(&v, |v| match v["problem"].as_str() {
+                    None => format!("{} records, chain intact", v["records"]),
+                    Some(p) => format!("BROKEN: {p}"),
+                });
+                Ok(())
+            })());
+            if intact {
+                code
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        AuditCommand::Verify {
+            data_dir: Some(dir),
+            account,
+            ..
+        } => verify_data_dir(dir, account),
+    }
+}
+
+/// Verifies every chain of a data directory (or one account's).
+fn verify_data_dir(dir: PathBuf, account: Option<String>) -> ExitCode {
     let db = dir.join(skms_server::init::DB_FILE);
     if !db.is_file() {
         eprintln!("error: {} holds no server database", dir.display());

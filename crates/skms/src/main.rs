@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod bench;
+mod certs;
 mod serve;
 mod ttlv;
 
@@ -46,12 +47,26 @@ enum Command {
     /// Apps of your account (credentials, authentication, certificates), as its admin, through the REST API.
     App {
         #[command(subcommand)]
-        cmd: admin::AppCommand,
+        cmd: certs::AppCommands,
         #[command(flatten)]
         conn: admin::Conn,
     },
     /// Download the server's CA certificate (to give to vCenter: "Make vCenter trust KMS").
     CaCert(admin::CaCertArgs),
+    /// Certificates of your account with their expiry, as its admin, through the REST API.
+    Cert {
+        #[command(subcommand)]
+        cmd: certs::CertCommand,
+        #[command(flatten)]
+        conn: admin::Conn,
+    },
+    /// Download your account's CA certificate (the CA of the certificates `skms app issue-cert|sign-csr` make).
+    AccountCa {
+        #[command(flatten)]
+        args: certs::AccountCaArgs,
+        #[command(flatten)]
+        conn: admin::Conn,
+    },
     /// The audit log: verify its hash chains in a data directory.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -71,8 +86,13 @@ fn main() -> ExitCode {
         Command::Serve(flags) => return serve::serve(flags),
         Command::Account { cmd, conn } => return admin::account(cmd, conn),
         Command::Group { cmd, conn } => return admin::group(cmd, conn),
-        Command::App { cmd, conn } => return admin::app(cmd, conn),
+        Command::App { cmd, conn } => match cmd {
+            certs::AppCommands::Admin(cmd) => return admin::app(cmd, conn),
+            certs::AppCommands::Certs(cmd) => return certs::app(cmd, conn),
+        },
         Command::CaCert(args) => return admin::ca_cert(args),
+        Command::Cert { cmd, conn } => return certs::cert(cmd, conn),
+        Command::AccountCa { args, conn } => return certs::account_ca(args, conn),
         Command::Sysadmin(cmd) => return admin::sysadmin(cmd),
         Command::Audit(cmd) => return audit::run(cmd),
         Command::Bench(cmd) => return bench::run(cmd),

@@ -119,7 +119,7 @@ fn the_seed_walk_through_from_the_command_line() {
     // What a person gets wrong gets a reason and a failure status.
     for (who, args, reason) in [
         (&alice, &["account", "list"][..], "only a sysadmin"),
-        (&root, &["app", "list"][..], "only an account admin"),
+        (&root, &["app", "list"][..], "your role may not view apps"),
         (
             &alice,
             &["app", "show", "nope"][..],

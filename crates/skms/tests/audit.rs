@@ -177,3 +177,62 @@ fn kmip_actions_are_chained_forwarded_and_verified() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn each_admin_reads_exports_and_verifies_its_own_log_over_rest() {
+    let dir = common::temp_dir("audit-rest");
+    let server = common::serve(&dir);
+    let acme = server.tenant("Acme", "vcenter");
+    let globex = server.tenant("Globex", "backup");
+    let mut s = common::kmip_connect(server.port, &dir.join("ca.crt"));
+    let uid = common::kmip_create_aes_256(&mut s, &acme.username, &acme.password);
+    drop(s);
+
+    // Acme's admin finds the Create (KMIP) and the app creation (REST) in Acme's log.
+    let list = server.admin(&acme.admin, &["audit", "list", "--object", &uid, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let records = v["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "{v}");
+    assert_eq!(records[0]["operation"], "kmip.Create");
+    assert_eq!(records[0]["actor"], acme.username.as_str());
+    let list = server.admin(
+        &acme.admin,
+        &["audit", "list", "--operation", "rest.POST /v1/apps"],
+    );
+    assert!(list.contains(&acme.admin.user), "{list}");
+    // Globex's admin sees nothing of Acme: not the key, not Acme's admin.
+    let theirs = server.admin(
+        &globex.admin,
+        &["audit", "list", "--object", &uid, "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&theirs).unwrap();
+    assert_eq!(v["records"], serde_json::json!([]));
+    let all = server.admin(&globex.admin, &["audit", "export"]);
+    assert!(
+        !all.contains(&acme.admin.user) && !all.contains(&uid),
+        "{all}"
+    );
+    // The sysadmin's log is the provider's: account creations, no key operations.
+    let root = server.admin(&server.sysadmin(), &["audit", "export", "--limit", "1000"]);
+    let lines: Vec<serde_json::Value> = root
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|r| r["operation"] == "rest.POST /v1/accounts"),
+        "{root}"
+    );
+    assert!(
+        lines.iter().all(|r| r["operation"] != "kmip.Create"),
+        "{root}"
+    );
+    // An app cannot read any log; the chains verify over REST.
+    let out = server.admin(&acme.admin, &["audit", "verify"]);
+    assert!(out.contains("chain intact"), "{out}");
+    let out = server.admin(&server.sysadmin(), &["audit", "verify"]);
+    assert!(out.contains("chain intact"), "{out}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,7 +9,7 @@
 //! no plain-text refusal leaves the server.
 
 use axum::body::Body;
-use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -38,6 +38,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// 415: the body's Content-Type is not one the endpoint takes.
     UnsupportedMediaType,
+    /// 429: too many failed sign-ins; `Retry-After` says when to try again.
+    TooManyRequests,
     /// 500: the server failed (the cause is in its log, under the request id).
     Internal,
 }
@@ -54,6 +56,7 @@ impl ErrorCode {
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -212,6 +215,12 @@ impl From<BytesRejection> for ApiError {
     }
 }
 
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        Self::rejected(r.status(), r.body_text())
+    }
+}
+
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
         Self::rejected(r.status(), r.body_text())
@@ -222,6 +231,11 @@ impl From<TenancyError> for ApiError {
     fn from(e: TenancyError) -> Self {
         match e {
             TenancyError::Invalid(m) => ApiError::bad(m),
+            TenancyError::Forbidden(m) => ApiError::forbidden(m),
+            TenancyError::NotFound(_) => {
+                ApiError::new(ErrorCode::NotFound, "no such user or account")
+            }
+            TenancyError::Conflict(m) => ApiError::conflict(m),
             TenancyError::Store(StoreError::Conflict(_)) => {
                 ApiError::conflict("the name is already taken")
             }

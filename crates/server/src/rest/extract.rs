@@ -5,7 +5,7 @@
 
 use super::ApiError;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::Json;
 use serde::de::DeserializeOwned;
@@ -42,5 +42,17 @@ impl<S: Send + Sync> FromRequest<S> for ApiBytes {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         Ok(ApiBytes(Bytes::from_request(req, state).await?))
+    }
+}
+
+/// The query string, as `T`.
+pub(super) struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(value) = Query::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiQuery(value))
     }
 }

@@ -3,6 +3,7 @@
 use super::error::ErrorBody;
 use super::extract::ApiBytes;
 use super::{blocking, now, ApiError, ApiResult, Principal, RestState};
+use crate::audit;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
@@ -111,6 +112,7 @@ async fn kmip_https(
     principal: Principal,
     State(state): State<Arc<RestState>>,
     headers: HeaderMap,
+    peer: Option<axum::Extension<super::Peer>>,
     ApiBytes(body): ApiBytes,
 ) -> ApiResult<Response> {
     let Principal::App(caller) = principal else {
@@ -120,6 +122,9 @@ async fn kmip_https(
     };
     let encoding = Encoding::of(&headers)?;
     let shared = state.shared.clone();
+    let source = peer
+        .map(|p| p.0 .0.ip())
+        .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
     let out = blocking(move || {
         // The request may carry key material (Register): wiped once read.
         let body = zeroize::Zeroizing::new(body.to_vec());
@@ -133,7 +138,16 @@ async fn kmip_https(
             kmip::messages::RequestMessage::from_ttlv(tree)
                 .map_err(|e| format!("invalid request message: {e}"))
         }) {
-            Ok(request) => ops::handle_message(&ctx, Some(&*caller), request),
+            Ok(request) => {
+                let plan = audit::KmipPlan::of(&request);
+                let response = ops::handle_message(&ctx, Some(&*caller), request);
+                // As over TLS: a change is answered only once its record is committed.
+                let (events, changes) = plan.events(Some(&*caller), source, "https", &response);
+                if let Err(e) = audit::record(&shared.audit, events, changes) {
+                    tracing::error!(error = %e, "an operation's audit record was not stored");
+                }
+                response
+            }
             Err(message) => ops::invalid_message(&ctx, (2, 1), message),
         };
         Ok(encoding.encode(&response.to_ttlv()))

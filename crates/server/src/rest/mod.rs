@@ -13,13 +13,17 @@
 //! the document is served at `/v1/openapi.json`. Every answer carries an
 //! `X-Request-Id`; every refusal is `{"code", "message", "request_id"}`.
 
+mod audit;
 mod auth;
+mod certs;
 mod error;
 mod extract;
 mod kmip;
+mod observe;
 mod openapi;
 pub mod request_id;
 mod tenancy;
+mod users;
 
 pub use auth::Principal;
 pub use error::{ApiError, ApiResult, ErrorBody, ErrorCode};
@@ -51,6 +55,8 @@ pub struct RestState {
     pub shared: Arc<Shared>,
     /// The server CA certificate, PEM.
     pub ca_pem: String,
+    /// The server certificate then the server CA (`server.crt`), PEM.
+    pub server_pem: String,
 }
 
 /// The peer address of the connection a request came on.
@@ -78,6 +84,9 @@ fn api() -> (Router<Arc<RestState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(openapi::openapi_json))
         .merge(tenancy::routes())
         .merge(kmip::routes())
+        .merge(certs::routes())
+        .merge(audit::routes())
+        .merge(users::routes())
         .split_for_parts();
     openapi::conventions(&mut doc);
     (router, doc)
@@ -90,6 +99,10 @@ pub fn router(state: Arc<RestState>) -> Router {
     routes
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .fallback(|| async { ApiError::not_found("endpoint") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::layer,
+        ))
         .layer(axum::Extension(openapi::Document::of(&doc)))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(request_id::layer))
@@ -152,6 +165,10 @@ enum RoleName {
     Sysadmin,
     /// An account's administrator: manages its groups and apps.
     AccountAdmin,
+    /// Views an account's groups and apps, manages its objects.
+    Member,
+    /// Reads an account's objects' metadata and audit log.
+    Auditor,
 }
 
 /// Who is calling.
@@ -199,6 +216,8 @@ async fn whoami(principal: Principal) -> Json<WhoAmI> {
             role: match u.role {
                 skms_core::model::Role::Sysadmin => RoleName::Sysadmin,
                 skms_core::model::Role::AccountAdmin => RoleName::AccountAdmin,
+                skms_core::model::Role::Member => RoleName::Member,
+                skms_core::model::Role::Auditor => RoleName::Auditor,
             },
             account: u.account.map(|a| a.to_string()),
         },

@@ -49,7 +49,7 @@ pub(super) fn base() -> OpenApi {
             [
                 (
                     "server",
-                    "Health, the server's CA certificate, the caller, this document",
+                    "Health, the server's CA certificate and certificate chain, the caller, this document",
                 ),
                 (
                     "accounts",
@@ -63,6 +63,14 @@ pub(super) fn base() -> OpenApi {
                 (
                     "kmip",
                     "KMIP over HTTPS, for apps allowed the REST interface",
+                ),
+                (
+                    "users",
+                    "Sign-in sessions, passwords, an account's users and their group roles",
+                ),
+                (
+                    "audit",
+                    "The hash-chained audit log: an account's for its admins, the provider's for sysadmins",
                 ),
             ]
             .map(|(name, about)| {
@@ -80,12 +88,15 @@ pub(super) fn base() -> OpenApi {
 /// `X-Request-Id` header on every answer; a 500 answer (any request can meet
 /// a failing store).
 pub(super) fn conventions(doc: &mut OpenApi) {
-    doc.components
-        .get_or_insert_with(Default::default)
-        .add_security_scheme(
-            "basic",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
-        );
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "basic",
+        SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+    );
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+    );
     let id_schema = || {
         ObjectBuilder::new()
             .schema_type(Type::String)
@@ -317,10 +328,17 @@ mod tests {
         );
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
-                let open = ["/v1/health", "/v1/ca-certificate", "/v1/openapi.json"];
+                let open = [
+                    ("get", "/v1/health"),
+                    ("get", "/v1/ca-certificate"),
+                    ("get", "/v1/server-certificate"),
+                    ("get", "/v1/openapi.json"),
+                    ("post", "/v1/session"),
+                    ("post", "/v1/session/refresh"),
+                ];
                 assert_eq!(
                     op.get("security").is_none(),
-                    open.contains(&path.as_str()),
+                    open.contains(&(method.as_str(), path.as_str())),
                     "{method} {path}"
                 );
                 for (status, r) in op["responses"].as_object().unwrap() {

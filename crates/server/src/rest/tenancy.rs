@@ -9,6 +9,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use skms_core::access::Action;
+use skms_core::ca;
 use skms_core::ids::{AccountId, AppId, GroupId};
 use skms_core::model::{Account, App, AuthMethod, Group, Role};
 use skms_core::tenancy::{self, AppChanges, NewApp};
@@ -374,7 +376,7 @@ async fn list_groups(
     principal: Principal,
     State(state): State<Arc<RestState>>,
 ) -> ApiResult<Json<Vec<GroupView>>> {
-    let account = principal.account_admin()?;
+    let account = principal.may(Action::ViewGroups)?;
     let groups = blocking(move || Ok(state.shared.store.groups(account)?)).await?;
     Ok(Json(groups.iter().map(GroupView::from).collect()))
 }
@@ -413,7 +415,7 @@ async fn create_group(
     State(state): State<Arc<RestState>>,
     ApiJson(body): ApiJson<NewGroup>,
 ) -> ApiResult<(StatusCode, Json<GroupView>)> {
-    let account = principal.account_admin()?;
+    let account = principal.may(Action::ManageGroups)?;
     let group = blocking(move || {
         Ok(tenancy::create_group(
             &*state.shared.store,
@@ -443,7 +445,7 @@ async fn list_apps(
     principal: Principal,
     State(state): State<Arc<RestState>>,
 ) -> ApiResult<Json<Vec<AppView>>> {
-    let account = principal.account_admin()?;
+    let account = principal.may(Action::ViewApps)?;
     let apps = blocking(move || Ok(state.shared.store.apps(account)?)).await?;
     Ok(Json(apps.iter().map(AppView::from).collect()))
 }
@@ -527,7 +529,7 @@ async fn create_app(
     State(state): State<Arc<RestState>>,
     ApiJson(body): ApiJson<NewAppBody>,
 ) -> ApiResult<(StatusCode, Json<AppCreated>)> {
-    let account = principal.account_admin()?;
+    let account = principal.may(Action::ManageApps)?;
     let (kmip, rest) = parse_interfaces(&body.interfaces.unwrap_or_else(|| vec!["kmip".into()]))?;
     let auth_method = parse_method(body.auth_method.as_deref().unwrap_or("api-key"))?;
     let out = blocking(move || {
@@ -564,7 +566,7 @@ async fn create_app(
 }
 
 /// The app `id` of the admin's account; another account's app is "no such app".
-fn admin_app(state: &RestState, account: AccountId, id: &str) -> ApiResult<App> {
+pub(super) fn admin_app(state: &RestState, account: AccountId, id: &str) -> ApiResult<App> {
     let id: AppId = id.trim().parse().map_err(|_| ApiError::not_found("app"))?;
     state
         .shared
@@ -594,7 +596,7 @@ async fn show_app(
     State(state): State<Arc<RestState>>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<AppView>> {
-    let account = principal.account_admin()?;
+    let account = principal.may(Action::ViewApps)?;
     let app = blocking(move || admin_app(&state, account, &id)).await?;
     Ok(Json((&app).into()))
 }
@@ -640,7 +642,7 @@ async fn update_app(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AppPatch>,
 ) -> ApiResult<Json<AppView>> {
-    let account = principal.account_admin()?;
+    let account = principal.may(Action::ManageApps)?;
     let interfaces = body
         .interfaces
         .as_deref()
@@ -692,7 +694,7 @@ async fn app_credentials(
     State(state): State<Arc<RestState>>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Credentials>> {
-    let account = principal.account_admin()?;
+    let account = principal.may(Action::ViewAppCredentials)?;
     let by = match &principal {
         Principal::User(u) => u.name.clone(),
         Principal::App(_) => String::new(),
@@ -727,7 +729,7 @@ async fn reset_app_secret(
     State(state): State<Arc<RestState>>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Credentials>> {
-    let account = principal.account_admin()?;
+    let account = principal.may(Action::ManageApps)?;
     let out = blocking(move || {
         let mut app = admin_app(&state, account, &id)?;
         let secret = tenancy::reset_secret(&*state.shared.store, &state.shared.keyring, &mut app)?;
@@ -771,7 +773,7 @@ async fn set_auth_method(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<MethodBody>,
 ) -> ApiResult<Json<AppView>> {
-    let account = principal.account_admin()?;
+    let account = principal.may(Action::ManageApps)?;
     let method = parse_method(&body.auth_method)?;
     let app = blocking(move || {
         let mut app = admin_app(&state, account, &id)?;
@@ -798,8 +800,33 @@ enum CertUse {
     TrustCa,
 }
 
-/// Pins or trusts every certificate of a PEM body for the admin's app `id`;
-/// answers what was done to each (fingerprints or subjects) and the app.
+/// Checks every certificate of a body before any is added, so that a body
+/// with one bad certificate changes nothing: each must be X.509, not expired
+/// and, to be trusted, a CA. (Core checks each again as it adds it.)
+fn check_all(certs: &[Vec<u8>], how: CertUse, now: i64) -> ApiResult<()> {
+    for der in certs {
+        let info = skms_core::certs::inspect(der).map_err(ApiError::bad)?;
+        if info.not_after <= now {
+            let date = openssl::asn1::Asn1Time::from_unix(info.not_after)
+                .map_or_else(|_| info.not_after.to_string(), |t| t.to_string());
+            return Err(ApiError::bad(format!(
+                "the certificate {} expired on {date}: upload a current one",
+                info.subject
+            )));
+        }
+        if matches!(how, CertUse::TrustCa) && !info.is_ca {
+            return Err(ApiError::bad(format!(
+                "{} is not a CA certificate (Basic Constraints CA is not set): pin it instead",
+                info.subject
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Pins or trusts every certificate of a PEM body for the admin's app `id`
+/// (an expired one is refused, and then none is added); answers what was done
+/// to each (fingerprints or subjects) and the app.
 async fn add_certificates(
     principal: Principal,
     state: Arc<RestState>,
@@ -807,21 +834,23 @@ async fn add_certificates(
     body: &[u8],
     how: CertUse,
 ) -> ApiResult<(Vec<String>, AppView)> {
-    let account = principal.account_admin()?;
+    let account = principal.may(Action::ManageCertificates)?;
     let certs = pem_body(body)?;
     blocking(move || {
         let store = &*state.shared.store;
         let mut app = admin_app(&state, account, &id)?;
+        let at = now();
+        check_all(&certs, how, at)?;
         let mut done = Vec::new();
         for der in &certs {
             done.push(match how {
                 CertUse::Pin => {
-                    let fp = hex::encode(tenancy::pin_certificate(store, &mut app, der)?);
+                    let fp = hex::encode(ca::pin_certificate(store, &mut app, der, at)?);
                     info!(app = %app.id, sha256 = %fp, "certificate pinned");
                     fp
                 }
                 CertUse::TrustCa => {
-                    let subject = tenancy::trust_ca(store, &mut app, der)?.subject;
+                    let subject = ca::trust_ca(store, &mut app, der, at)?.subject;
                     info!(app = %app.id, ca = %subject, "CA trusted");
                     subject
                 }
@@ -835,7 +864,8 @@ async fn add_certificates(
 /// Pin client certificates to an app (account admin).
 ///
 /// Each certificate of the body is pinned by its SHA-256 fingerprint (self-signed
-/// allowed, any CN); the app then authenticates by certificate.
+/// allowed, any CN) and kept whole for expiry tracking (`GET /v1/certificates`);
+/// the app then authenticates by certificate. An expired certificate is refused.
 #[utoipa::path(
     post,
     path = "/v1/apps/{app}/pinned-certificates",
@@ -849,7 +879,7 @@ async fn add_certificates(
     ),
     responses(
         (status = 200, description = "The fingerprints pinned and the app", body = PinnedCertificates),
-        (status = 400, description = "Not PEM certificates, or a certificate that cannot be pinned", body = ErrorBody),
+        (status = 400, description = "Not PEM certificates, or an expired one (then none is pinned)", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an account admin", body = ErrorBody),
         (status = 404, description = "No such app in your account", body = ErrorBody),
@@ -869,7 +899,8 @@ async fn pin_certificates(
 /// Trust CAs for an app (account admin).
 ///
 /// Certificates the CAs of the body issue whose CN is the app's UUID
-/// authenticate as the app, which then authenticates by certificate.
+/// authenticate as the app, which then authenticates by certificate. An
+/// expired CA certificate is refused.
 #[utoipa::path(
     post,
     path = "/v1/apps/{app}/trusted-cas",
@@ -883,7 +914,7 @@ async fn pin_certificates(
     ),
     responses(
         (status = 200, description = "The subjects of the CAs trusted and the app", body = TrustedCas),
-        (status = 400, description = "Not PEM certificates, or a certificate that is not a CA", body = ErrorBody),
+        (status = 400, description = "Not PEM certificates, or one that is expired or not a CA (then none is trusted)", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an account admin", body = ErrorBody),
         (status = 404, description = "No such app in your account", body = ErrorBody),

@@ -406,3 +406,132 @@ pub fn create_aes_256() -> kmip::payloads::RequestPayload {
     }
     .into()
 }
+
+/// Runs `openssl ARGS` in `dir`, requiring success; returns standard output.
+pub fn openssl(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A Python with PyKMIP 0.11.0 (found or bootstrapped by tools/pykmip-python).
+pub fn pykmip_python() -> PathBuf {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/pykmip-python");
+    let out = Command::new(script)
+        .output()
+        .expect("run tools/pykmip-python");
+    assert!(
+        out.status.success(),
+        "PyKMIP is not available: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// Runs PyKMIP's client (tests/pykmip/client.py: Create, Get and the rest of
+/// the lifecycle) against `server` with the client certificate `cert` and key
+/// `key` (PEM files) and no password: (success, its output).
+pub fn pykmip_cert_client(
+    server: &Server,
+    cert: &Path,
+    key: &Path,
+    version: &str,
+) -> (bool, String) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pykmip/client.py");
+    let out = Command::new(pykmip_python())
+        .arg(script)
+        .args(["127.0.0.1", &server.port.to_string()])
+        .arg(server.dir.join("ca.crt"))
+        .arg(cert)
+        .arg(key)
+        .arg(version)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// A blocking TLS connection to the KMIP port, trusting the data dir's CA and
+/// presenting the client certificate chain `cert` with key `key` (PEM files).
+pub fn kmip_connect_with_cert(port: u16, ca: &Path, cert: &Path, key: &Path) -> KmipStream {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .unwrap()
+        .map(|c| c.unwrap())
+        .collect();
+    assert!(!chain.is_empty(), "no certificate in {}", cert.display());
+    let key = PrivateKeyDer::from_pem_file(key)
+        .unwrap_or_else(|e| panic!("no private key in {}: {e}", key.display()));
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_client_auth_cert(chain, key)
+    .unwrap();
+    let conn =
+        rustls::ClientConnection::new(std::sync::Arc::new(config), "localhost".try_into().unwrap())
+            .unwrap();
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    rustls::StreamOwned::new(conn, tcp)
+}
+
+/// Over `s` (authenticated by its client certificate, no credential in the
+/// requests): Create an AES-256 key, then Get it; requires Success for both
+/// and 32 bytes of key; returns the key's Unique Identifier.
+pub fn kmip_create_get_by_certificate(s: &mut KmipStream) -> String {
+    use kmip::payloads::{GetRequest, ResponsePayload};
+    let r = kmip_exchange(s, kmip_request_anonymous(create_aes_256()));
+    let item = &r.batch_items[0];
+    assert_eq!(
+        item.result_status,
+        kmip::enums::ResultStatus::SUCCESS,
+        "Create: {:?}",
+        item.result_message
+    );
+    let Some(ResponsePayload::Create(c)) = &item.payload else {
+        panic!("{item:?}")
+    };
+    let uid = c.unique_identifier.clone();
+    let get = GetRequest {
+        unique_identifier: Some(uid.clone()),
+        ..Default::default()
+    };
+    let r = kmip_exchange(s, kmip_request_anonymous(get.into()));
+    let item = &r.batch_items[0];
+    assert_eq!(
+        item.result_status,
+        kmip::enums::ResultStatus::SUCCESS,
+        "Get {uid}: {:?}",
+        item.result_message
+    );
+    let Some(ResponsePayload::Get(g)) = &item.payload else {
+        panic!("{item:?}")
+    };
+    assert_eq!(g.unique_identifier, uid);
+    let kmip::objects::Object::SymmetricKey(k) = &g.object else {
+        panic!("{g:?}")
+    };
+    let bytes = k.key_block.key_bytes().expect("raw key");
+    assert_eq!(bytes.as_slice().len(), 32, "an AES-256 key");
+    uid
+}
