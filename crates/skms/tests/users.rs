@@ -398,6 +398,25 @@ fn roles_sessions_lockout_and_account_lifecycle() {
         .unwrap()
         .iter()
         .all(|a| a["name"] != "Globex"));
+    // Readiness and metrics, for the operator's probes and Prometheus (no login).
+    let (status, v) = api.call(Method::GET, "/v1/ready", Auth::None, None);
+    assert_eq!((status, v["status"].clone()), (StatusCode::OK, json!("ready")), "{v}");
+    let text = api
+        .client
+        .get(format!("{}/metrics", api.base))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    for want in [
+        "skms_kmip_operations_total{operation=\"Create\"",
+        "skms_http_requests_total{route=\"/v1/session\",status=\"429\"}",
+        "skms_authentication_failures_total{interface=\"rest\",method=\"password\"}",
+        "skms_store_operation_duration_seconds_count",
+    ] {
+        assert!(text.contains(want), "{want} in:\n{text}");
+    }
+    assert!(!text.contains(&acme.username), "no identifier in the metrics");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -79,6 +79,8 @@ pub(crate) async fn blocking<T: Send + 'static>(
 fn api() -> (Router<Arc<RestState>>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(health))
+        .routes(routes!(ready))
+        .routes(routes!(metrics))
         .routes(routes!(ca_certificate))
         .routes(routes!(whoami))
         .routes(routes!(openapi::openapi_json))
@@ -135,6 +137,66 @@ async fn health() -> Json<Health> {
     Json(Health {
         status: HealthStatus::Ok,
     })
+}
+
+/// The answer of `GET /v1/ready`.
+#[derive(Serialize, ToSchema)]
+struct Readiness {
+    /// `ready`, or `not-ready` with the reason.
+    status: String,
+    /// What failed (the store, the root of trust), when not ready.
+    problem: Option<String>,
+}
+
+/// Whether this node can serve: the store answers and the root of trust
+/// unwraps (no login; a load balancer's probe). 503 when it cannot.
+#[utoipa::path(
+    get,
+    path = "/v1/ready",
+    tag = "server",
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "Not ready: the store or the root of trust fails", body = Readiness),
+    )
+)]
+async fn ready(State(state): State<Arc<RestState>>) -> Response {
+    match crate::metrics::readiness(&state.shared).await {
+        Ok(()) => Json(Readiness {
+            status: "ready".into(),
+            problem: None,
+        })
+        .into_response(),
+        Err(problem) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(Readiness {
+                status: "not-ready".into(),
+                problem: Some(problem),
+            }),
+        )
+            .into_response(),
+    }
+}
+
+/// Prometheus metrics: operations by kind and result, latencies, connections,
+/// handshake and authentication failures, store latency (no login; counts
+/// only, no identifiers).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "server",
+    responses((
+        status = 200,
+        description = "Prometheus text format 0.0.4",
+        body = String,
+        content_type = "text/plain"
+    ))
+)]
+async fn metrics(State(state): State<Arc<RestState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        crate::metrics::render(&state.shared.metrics),
+    )
+        .into_response()
 }
 
 /// Download the server's CA certificate, to trust the server (no login).

@@ -330,6 +330,8 @@ mod tests {
             for (method, op) in item.as_object().unwrap() {
                 let open = [
                     ("get", "/v1/health"),
+                    ("get", "/v1/ready"),
+                    ("get", "/metrics"),
                     ("get", "/v1/ca-certificate"),
                     ("get", "/v1/server-certificate"),
                     ("get", "/v1/openapi.json"),
