@@ -400,7 +400,11 @@ fn roles_sessions_lockout_and_account_lifecycle() {
         .all(|a| a["name"] != "Globex"));
     // Readiness and metrics, for the operator's probes and Prometheus (no login).
     let (status, v) = api.call(Method::GET, "/v1/ready", Auth::None, None);
-    assert_eq!((status, v["status"].clone()), (StatusCode::OK, json!("ready")), "{v}");
+    assert_eq!(
+        (status, v["status"].clone()),
+        (StatusCode::OK, json!("ready")),
+        "{v}"
+    );
     let text = api
         .client
         .get(format!("{}/metrics", api.base))
@@ -416,7 +420,10 @@ fn roles_sessions_lockout_and_account_lifecycle() {
     ] {
         assert!(text.contains(want), "{want} in:\n{text}");
     }
-    assert!(!text.contains(&acme.username), "no identifier in the metrics");
+    assert!(
+        !text.contains(&acme.username),
+        "no identifier in the metrics"
+    );
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
