@@ -67,6 +67,12 @@ enum Command {
         #[command(flatten)]
         conn: admin::Conn,
     },
+    /// Print the shell completion script: `skms completion bash > /etc/bash_completion.d/skms`
+    /// (or zsh, fish, elvish, powershell).
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// The audit log: verify its hash chains in a data directory.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -95,6 +101,17 @@ fn main() -> ExitCode {
         Command::AccountCa { args, conn } => return certs::account_ca(args, conn),
         Command::Sysadmin(cmd) => return admin::sysadmin(cmd),
         Command::Audit(cmd) => return audit::run(cmd),
+        Command::Completion { shell } => {
+            use clap::CommandFactory;
+            use std::io::Write;
+            // Into memory first: the generator panics on a write error (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "skms", &mut script);
+            return match std::io::stdout().write_all(&script) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::FAILURE,
+            };
+        }
         Command::Bench(cmd) => return bench::run(cmd),
     };
     match result {
