@@ -120,11 +120,16 @@ impl Api {
         Err(refusal(status, &body))
     }
 
+    /// The password the commands sign in with, if given.
+    pub(crate) fn password(&self) -> Option<&str> {
+        self.password.as_deref().map(|p| p.as_str())
+    }
+
     pub(crate) fn get(&self, path: &str) -> Result<Value, String> {
         self.send(self.request(Method::GET, path)?)
     }
 
-    fn post(&self, path: &str, body: Value) -> Result<Value, String> {
+    pub(crate) fn post(&self, path: &str, body: Value) -> Result<Value, String> {
         self.send(self.request(Method::POST, path)?.json(&body))
     }
 
@@ -251,6 +256,40 @@ pub enum AccountCommand {
     },
     /// List the accounts.
     List,
+    /// Usage counts of an account (apps, users, groups, objects by state; never a value).
+    Usage {
+        /// The account's name or id.
+        account: String,
+    },
+    /// Disable an account: its apps and users can no longer authenticate.
+    Disable {
+        /// The account's name or id.
+        account: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        /// The account's name or id.
+        account: String,
+    },
+    /// Delete an account that holds no live object any more (its audit log stays).
+    Delete {
+        /// The account's name or id.
+        account: String,
+    },
+}
+
+/// The id of the account named `which` (an id is taken as is).
+fn account_id(api: &Api, which: &str) -> Result<String, String> {
+    let accounts = api.get("/v1/accounts")?;
+    accounts
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| {
+            a["name"].as_str() == Some(which.trim()) || a["id"].as_str() == Some(which.trim())
+        })
+        .and_then(|a| a["id"].as_str().map(str::to_string))
+        .ok_or_else(|| format!("no account {which:?}"))
 }
 
 /// `skms group …` (as an account admin).
@@ -388,6 +427,25 @@ pub fn account(cmd: AccountCommand, conn: Conn) -> ExitCode {
                     )
                 });
             }
+            AccountCommand::Usage { account } => {
+                let v = api.get(&format!(
+                    "/v1/accounts/{}/usage",
+                    account_id(&api, &account)?
+                ))?;
+                api.show(&v, |v| {
+                    format!(
+                        "apps: {}\nusers: {}\ngroups: {}\nobjects by state: {}",
+                        v["apps"], v["users"], v["groups"], v["objects_by_state"]
+                    )
+                });
+            }
+            AccountCommand::Disable { account } => set_enabled(&api, &account, false)?,
+            AccountCommand::Enable { account } => set_enabled(&api, &account, true)?,
+            AccountCommand::Delete { account } => {
+                let path = format!("/v1/accounts/{}", account_id(&api, &account)?);
+                api.send(api.request(Method::DELETE, &path)?)?;
+                println!("account {account} deleted");
+            }
             AccountCommand::List => {
                 let v = api.get("/v1/accounts")?;
                 api.show(&v, |v| {
@@ -404,6 +462,20 @@ pub fn account(cmd: AccountCommand, conn: Conn) -> ExitCode {
         }
         Ok(())
     })())
+}
+
+/// Enables or disables an account.
+fn set_enabled(api: &Api, account: &str, enabled: bool) -> Result<(), String> {
+    let path = format!("/v1/accounts/{}", account_id(api, account)?);
+    api.send(
+        api.request(Method::PATCH, &path)?
+            .json(&json!({ "enabled": enabled })),
+    )?;
+    println!(
+        "account {account} {}",
+        if enabled { "enabled" } else { "disabled" }
+    );
+    Ok(())
 }
 
 /// Runs a group command.

@@ -7,6 +7,7 @@ mod bench;
 mod certs;
 mod serve;
 mod ttlv;
+mod users;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -51,6 +52,20 @@ enum Command {
         #[command(flatten)]
         conn: admin::Conn,
     },
+    /// Users of your account (a sysadmin: the sysadmins), through the REST API.
+    User {
+        #[command(subcommand)]
+        cmd: users::UserCommand,
+        #[command(flatten)]
+        conn: admin::Conn,
+    },
+    /// Your own password, through the REST API.
+    Password {
+        #[command(subcommand)]
+        cmd: users::PasswordCommand,
+        #[command(flatten)]
+        conn: admin::Conn,
+    },
     /// Download the server's CA certificate (to give to vCenter: "Make vCenter trust KMS").
     CaCert(admin::CaCertArgs),
     /// Certificates of your account with their expiry, as its admin, through the REST API.
@@ -92,6 +107,8 @@ fn main() -> ExitCode {
         Command::Serve(flags) => return serve::serve(flags),
         Command::Account { cmd, conn } => return admin::account(cmd, conn),
         Command::Group { cmd, conn } => return admin::group(cmd, conn),
+        Command::User { cmd, conn } => return users::user(cmd, conn),
+        Command::Password { cmd, conn } => return users::password(cmd, conn),
         Command::App { cmd, conn } => match cmd {
             certs::AppCommands::Admin(cmd) => return admin::app(cmd, conn),
             certs::AppCommands::Certs(cmd) => return certs::app(cmd, conn),

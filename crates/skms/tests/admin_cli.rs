@@ -211,3 +211,84 @@ fn the_seed_walk_through_from_the_command_line() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn users_and_account_lifecycle_from_the_command_line() {
+    let dir = common::temp_dir("admin-cli-users");
+    let server = common::serve(&dir);
+    let root = server.sysadmin();
+    let acme = server.tenant("Acme", "vcenter");
+    let made = server.admin(&acme.admin, &["user", "create", "bob", "--role", "member"]);
+    assert!(made.contains("bob") && made.contains("member"), "{made}");
+    let one_time = common::after(&made, "first sign-in):");
+    let bob = Login {
+        user: "bob".into(),
+        password: one_time.clone(),
+    };
+    // A one-time password opens only the password change.
+    let (ok, _, err) = server.admin_try(&bob, &["group", "list"]);
+    assert!(!ok && err.contains("one-time password"), "{err}");
+    let new_file = dir.join("bob-new-password");
+    std::fs::write(&new_file, "a long and fresh password\n").unwrap();
+    let out = server.admin(
+        &bob,
+        &[
+            "password",
+            "change",
+            "--new-password-file",
+            new_file.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("password changed"), "{out}");
+    let bob = Login {
+        user: "bob".into(),
+        password: "a long and fresh password".into(),
+    };
+    assert!(server.admin(&bob, &["group", "list"]).contains("default"));
+    let (ok, _, err) = server.admin_try(&bob, &["user", "list"]);
+    assert!(
+        !ok && err.contains("forbidden"),
+        "a member manages no users: {err}"
+    );
+    // The admin sets bob's group roles, then disables him: he can no longer sign in.
+    server.admin(
+        &acme.admin,
+        &["user", "group-roles", "bob", "--set", "default=admin"],
+    );
+    let listed = server.admin(&acme.admin, &["user", "list"]);
+    assert!(
+        listed.contains("bob") && listed.contains("enabled=true"),
+        "{listed}"
+    );
+    let off = server.admin(&acme.admin, &["user", "update", "bob", "--disable"]);
+    assert!(off.contains("enabled=false"), "{off}");
+    let (ok, _, _) = server.admin_try(&bob, &["group", "list"]);
+    assert!(!ok);
+    server.admin(&acme.admin, &["user", "delete", "bob"]);
+    assert!(!server.admin(&acme.admin, &["user", "list"]).contains("bob"));
+
+    // The sysadmin: usage, disable, enable, delete an account.
+    let usage = server.admin(&root, &["account", "usage", "Acme"]);
+    assert!(
+        usage.contains("apps: 1") && usage.contains("users: 1"),
+        "{usage}"
+    );
+    server.tenant("Globex", "backup");
+    assert!(server
+        .admin(&root, &["account", "disable", "Globex"])
+        .contains("disabled"));
+    assert!(server
+        .admin(&root, &["account", "list"])
+        .contains("enabled=false"));
+    assert!(server
+        .admin(&root, &["account", "enable", "Globex"])
+        .contains("enabled"));
+    assert!(server
+        .admin(&root, &["account", "delete", "Globex"])
+        .contains("deleted"));
+    assert!(!server.admin(&root, &["account", "list"]).contains("Globex"));
+    let (ok, _, err) = server.admin_try(&root, &["account", "usage", "Nope"]);
+    assert!(!ok && err.contains("no account \"Nope\""), "{err}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
