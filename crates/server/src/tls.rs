@@ -231,6 +231,9 @@ pub enum CertRejected {
     /// The configuration requires clientAuth and the certificate lacks it.
     #[error("it does not carry the clientAuth extended key usage")]
     NoClientAuthEku,
+    /// A pinned certificate whose validity has ended (or cannot be read).
+    #[error("the pinned certificate has expired")]
+    Expired,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -254,6 +257,12 @@ pub fn identify(
         }
         if require_client_auth_eku && !has_client_auth_eku(leaf) {
             return Err(CertRejected::NoClientAuthEku);
+        }
+        // Pinning trusts this exact certificate, for as long as it is valid
+        // (the validity chosen when the server signed it, or the uploader's).
+        let not_after = skms_core::certs::inspect(leaf).map(|i| i.not_after);
+        if not_after.map_or(true, |t| now.as_secs() as i64 > t) {
+            return Err(CertRejected::Expired);
         }
         return Ok((caller_for(store, app)?, CertMatch::Pinned));
     }

@@ -307,3 +307,49 @@ async fn openssl_s_client_completes_a_tls12_handshake() {
     discover_versions(&mut s).await;
     f.server.stop().await;
 }
+
+#[tokio::test]
+async fn a_pinned_certificate_stops_identifying_its_app_when_it_expires() {
+    use rcgen::{CertificateParams, DnType, KeyPair};
+    use rustls_pki_types::{CertificateDer, UnixTime};
+    let f = start("pin-expiry").await;
+    let key = KeyPair::generate().unwrap();
+    let mut p = CertificateParams::new(vec![]).unwrap();
+    p.distinguished_name.push(DnType::CommonName, "vcenter");
+    let now = time::OffsetDateTime::now_utc();
+    p.not_before = now - time::Duration::days(1);
+    p.not_after = now + time::Duration::days(1);
+    let der: CertificateDer<'static> = p.self_signed(&key).unwrap().der().clone();
+    let cert = common::ClientCert {
+        der: der.clone(),
+        key: rustls_pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    };
+    common::pin(&f, &cert).await;
+    let store = f.server.store.clone();
+    let at = |secs: u64| {
+        let store = store.clone();
+        let chain = vec![der.clone()];
+        move || {
+            skms_server::tls::identify(
+                &*store,
+                &chain,
+                false,
+                UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs)),
+            )
+            .map(|(c, _)| c.app.id)
+        }
+    };
+    let today = now.unix_timestamp() as u64;
+    let id = tokio::task::spawn_blocking(at(today))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(id, f.app.id, "valid today");
+    let later = tokio::task::spawn_blocking(at(today + 3 * 86_400))
+        .await
+        .unwrap();
+    assert!(
+        matches!(later, Err(skms_server::tls::CertRejected::Expired)),
+        "expired in three days: {later:?}"
+    );
+}
