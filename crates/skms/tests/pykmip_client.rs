@@ -123,45 +123,6 @@ fn pykmip_walks_the_object_lifecycle_with_a_password() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Runs `openssl ARGS` in `dir`, requiring success.
-fn openssl(dir: &std::path::Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl is installed");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Makes `NAME.key` and a self-signed `NAME.crt` (ECDSA P-256, 30 days, subject
-/// `subject`, `extra` options of `openssl req`) in `dir`.
-fn self_signed_p256(dir: &std::path::Path, name: &str, subject: &str, extra: &[&str]) {
-    let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
-    let mut args = vec![
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        &key,
-        "-out",
-        &crt,
-        "-days",
-        "30",
-        "-subj",
-        subject,
-    ];
-    args.extend_from_slice(extra);
-    openssl(dir, &args);
-}
-
 /// Runs the PyKMIP client with a client certificate and no password.
 fn pykmip_with_cert(
     server: &common::Server,
@@ -197,11 +158,11 @@ fn pykmip_authenticates_with_pinned_and_ca_issued_certificates() {
     let c = |f: &str| certs.join(f).to_str().unwrap().to_string();
 
     // vCenter's "vCenter Certificate" option: its own self-signed certificate with an arbitrary CN.
-    self_signed_p256(&certs, "self", "/CN=kmipClient20161127094708", &[]);
+    common::self_signed_p256(&certs, "self", "/CN=kmipClient20161127094708", &[]);
     // Another self-signed certificate that nobody pins.
-    self_signed_p256(&certs, "stranger", "/CN=stranger", &[]);
+    common::self_signed_p256(&certs, "stranger", "/CN=stranger", &[]);
     // The "vCenter Root CA Certificate" option: a CA, and a client certificate it issues with CN = app UUID.
-    self_signed_p256(
+    common::self_signed_p256(
         &certs,
         "ca",
         "/CN=vCenter Root CA",
@@ -212,7 +173,7 @@ fn pykmip_authenticates_with_pinned_and_ca_issued_certificates() {
             "keyUsage=critical,keyCertSign,cRLSign",
         ],
     );
-    openssl(
+    common::openssl(
         &certs,
         &[
             "req",
@@ -235,7 +196,7 @@ fn pykmip_authenticates_with_pinned_and_ca_issued_certificates() {
         "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
     )
     .unwrap();
-    openssl(
+    common::openssl(
         &certs,
         &[
             "x509",

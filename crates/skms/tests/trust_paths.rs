@@ -134,31 +134,6 @@ impl Rest {
     }
 }
 
-/// Self-signed ECDSA P-256 `NAME.crt` and `NAME.key` in `dir` (subject
-/// `subject`, valid 30 days, `extra` options of `openssl req`).
-fn self_signed(dir: &Path, name: &str, subject: &str, extra: &[&str]) {
-    let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
-    let mut args = vec![
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        &key,
-        "-out",
-        &crt,
-        "-days",
-        "30",
-        "-subj",
-        subject,
-    ];
-    args.extend_from_slice(extra);
-    openssl(dir, &args);
-}
-
 /// A self-signed certificate `NAME.crt` (and `NAME.key`) that expired in
 /// 2020, made with `openssl ca` (OpenSSL 3.0's `req` cannot back-date); a CA
 /// certificate when `ca`.
@@ -339,7 +314,7 @@ fn vcenters_four_trust_paths_each_end_in_a_kmip_create_and_get() {
 
     // 1. A pinned self-signed certificate with an arbitrary CN.
     let app1 = tenant.username.clone();
-    self_signed(&w, "self", "/CN=kmipClient20161127094708", &[]);
+    common::self_signed_p256(&w, "self", "/CN=kmipClient20161127094708", &[]);
     let v = admin
         .post_pem(
             &format!("/v1/apps/{app1}/pinned-certificates"),
@@ -357,7 +332,7 @@ fn vcenters_four_trust_paths_each_end_in_a_kmip_create_and_get() {
 
     // 2. A CA made by openssl, trusted for the app; a certificate it issues, CN = the app's UUID.
     let app2 = admin.new_app("vcenter-vmca");
-    self_signed(
+    common::self_signed_p256(
         &w,
         "vmca",
         "/CN=vCenter Root CA",
@@ -622,7 +597,7 @@ fn refused_certificates_and_csrs_leave_the_app_as_it_was() {
         )
         .refused(StatusCode::BAD_REQUEST, "invalid_request", "pin expired");
     assert!(m.contains("expired"), "{m}");
-    self_signed(&w, "good", "/CN=good", &[]);
+    common::self_signed_p256(&w, "good", "/CN=good", &[]);
     let both = read("good.crt") + &read("expired.crt");
     let m = admin
         .post_pem(&format!("/v1/apps/{app}/pinned-certificates"), &both)

@@ -422,6 +422,31 @@ pub fn openssl(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Makes `NAME.key` and a self-signed `NAME.crt` in `dir` with `openssl req`:
+/// ECDSA P-256, valid 30 days, subject `subject`, `extra` options added.
+pub fn self_signed_p256(dir: &Path, name: &str, subject: &str, extra: &[&str]) {
+    let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &key,
+        "-out",
+        &crt,
+        "-days",
+        "30",
+        "-subj",
+        subject,
+    ];
+    args.extend_from_slice(extra);
+    openssl(dir, &args);
+}
+
 /// A Python with PyKMIP 0.11.0 (found or bootstrapped by tools/pykmip-python).
 pub fn pykmip_python() -> PathBuf {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/pykmip-python");

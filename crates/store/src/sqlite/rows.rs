@@ -167,6 +167,32 @@ pub struct ObjectRow {
 }
 
 impl ObjectRow {
+    /// Its column values, `?1` to `?15` of both the INSERT and the UPDATE:
+    /// id, account, group, type, state, attributes, sealed, created, updated,
+    /// creator, algorithm, length, sort name, activation, deactivation.
+    fn values(&self) -> Vec<Sql> {
+        let s = &self.search;
+        let opt_i = |v: Option<i64>| v.map_or(Sql::Null, Sql::Integer);
+        vec![
+            Sql::Blob(self.id.as_bytes().to_vec()),
+            Sql::Blob(self.account.as_bytes().to_vec()),
+            Sql::Blob(self.group.as_bytes().to_vec()),
+            Sql::Integer(self.object_type),
+            Sql::Integer(self.state),
+            Sql::Blob(self.attributes.clone()),
+            self.sealed.clone().map_or(Sql::Null, Sql::Blob),
+            Sql::Integer(self.created),
+            Sql::Integer(self.updated),
+            self.creator
+                .map_or(Sql::Null, |a| Sql::Blob(a.as_bytes().to_vec())),
+            opt_i(s.algorithm.map(|a| i64::from(a.0))),
+            opt_i(s.length.map(i64::from)),
+            Sql::Text(s.sort_name.clone()),
+            opt_i(s.activation),
+            opt_i(s.deactivation),
+        ]
+    }
+
     /// The row of `o`.
     pub fn new(o: &ManagedObject) -> Self {
         ObjectRow {
@@ -195,25 +221,7 @@ pub fn insert_object(c: &Connection, o: &ObjectRow) -> Result<(), StoreError> {
                               activation, deactivation)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )
-    .and_then(|mut st| {
-        st.execute(params![
-            &o.id.as_bytes()[..],
-            &o.account.as_bytes()[..],
-            &o.group.as_bytes()[..],
-            o.object_type,
-            o.state,
-            o.attributes,
-            o.sealed,
-            o.created,
-            o.updated,
-            o.creator.map(|a| a.as_bytes().to_vec()),
-            s.algorithm.map(|a| i64::from(a.0)),
-            s.length,
-            s.sort_name,
-            s.activation,
-            s.deactivation
-        ])
-    })
+    .and_then(|mut st| st.execute(params_from_iter(o.values())))
     .map_err(|e| backend(&what(), e))?;
     insert_entries(c, o.account, o.id, &s.entries).map_err(|e| backend(&what(), e))
 }
@@ -230,25 +238,7 @@ pub fn update_object(c: &Connection, o: &ObjectRow) -> Result<(), StoreError> {
                                 activation = ?14, deactivation = ?15
              WHERE id = ?1 AND account = ?2",
         )
-        .and_then(|mut st| {
-            st.execute(params![
-                &o.id.as_bytes()[..],
-                &o.account.as_bytes()[..],
-                &o.group.as_bytes()[..],
-                o.object_type,
-                o.state,
-                o.attributes,
-                o.sealed,
-                o.created,
-                o.updated,
-                o.creator.map(|a| a.as_bytes().to_vec()),
-                s.algorithm.map(|a| i64::from(a.0)),
-                s.length,
-                s.sort_name,
-                s.activation,
-                s.deactivation
-            ])
-        })
+        .and_then(|mut st| st.execute(params_from_iter(o.values())))
         .map_err(|e| backend(&what(), e))?;
     if n == 0 {
         return Err(StoreError::NotFound(format!(
