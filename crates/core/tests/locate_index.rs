@@ -15,6 +15,7 @@ use kmip::enums::*;
 use kmip::messages::ResponseBatchItem;
 use kmip::payloads::*;
 use kmip::{Tag, Ttlv, Value};
+use skms_core::access::Action;
 use skms_core::model::{AuthMethod, ManagedObject};
 use skms_core::ops::object::apply_dates;
 use skms_core::ops::Caller;
@@ -149,7 +150,7 @@ fn oracle(
         .unwrap()
     {
         let mut obj = store.object(who.account.id, id).unwrap().unwrap();
-        if !who.app.groups.contains(&obj.group) {
+        if !who.may(Action::ViewObjects, obj.group) {
             continue;
         }
         apply_dates(&mut obj, server.now);
@@ -257,10 +258,7 @@ fn locate_answers_as_the_full_scan_did() {
         T0,
     )
     .unwrap();
-    let a2 = Caller {
-        app: app2,
-        account: a.account.clone(),
-    };
+    let a2 = Caller::app(app2, a.account.clone());
 
     // acme: 24 keys named k-0…k-23, vCenter's custom attributes, some dates.
     let mut ids = Vec::new();

@@ -28,7 +28,10 @@ pub fn claimed(name: &str) -> String {
 /// The account, kind and name of whoever acts as `caller`.
 pub fn actor(caller: Option<&Caller>) -> (Option<AccountId>, ActorKind, String) {
     match caller {
-        Some(c) => (Some(c.account.id), ActorKind::App, c.app.id.to_string()),
+        Some(c) => {
+            let (kind, name) = c.audit_actor();
+            (Some(c.account.id), kind, name)
+        }
         None => (None, ActorKind::Anonymous, String::new()),
     }
 }
@@ -139,7 +142,10 @@ pub fn authentication(
     reason: Option<String>,
 ) -> AuditEvent {
     let (account, actor_kind, actor) = match found {
-        Some(c) => (Some(c.account.id), ActorKind::App, c.app.id.to_string()),
+        Some(c) => {
+            let (kind, name) = c.audit_actor();
+            (Some(c.account.id), kind, name)
+        }
         None => {
             let account = tried
                 .trim()

@@ -293,7 +293,7 @@ async fn identify_peer(
     .await;
     match found {
         Ok(Ok((c, how))) => {
-            debug!(%peer, app = %c.app.id, ?how, "client certificate identifies an app");
+            debug!(%peer, app = %c.audit_actor().1, ?how, "client certificate identifies an app");
             let e = audit::authentication(
                 &*shared.store,
                 "kmip.certificate",
@@ -500,7 +500,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     Some(c) => {
                         // Recorded when it changes who this connection acts as,
                         // not on every request that repeats the credential.
-                        if self.caller.as_ref().map(|p| p.app.id) != Some(c.app.id) {
+                        if self.caller.as_ref().map(|p| p.audit_actor()) != Some(c.audit_actor()) {
                             let e = audit::authentication(
                                 &*self.shared.store,
                                 "kmip.password",

@@ -319,7 +319,7 @@ pub fn caller_for(store: &dyn Store, app: App) -> Result<Caller, CertRejected> {
         return Err(CertRejected::Disabled(app.id));
     }
     match store.account(app.account)? {
-        Some(account) if account.enabled => Ok(Caller { app, account }),
+        Some(account) if account.enabled => Ok(Caller::app(app, account)),
         _ => Err(CertRejected::Disabled(app.id)),
     }
 }

@@ -336,7 +336,7 @@ async fn a_pinned_certificate_stops_identifying_its_app_when_it_expires() {
                 false,
                 UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs)),
             )
-            .map(|(c, _)| c.app.id)
+            .map(|(c, _)| c.creator().expect("an app"))
         }
     };
     let today = now.unix_timestamp() as u64;

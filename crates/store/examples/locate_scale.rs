@@ -95,7 +95,7 @@ fn key(caller: &Caller, i: usize) -> ManagedObject {
     ManagedObject {
         id,
         account: caller.account.id,
-        group: caller.app.default_group,
+        group: caller.target_group.expect("an app's default group"),
         object_type: ObjectType::SYMMETRIC_KEY,
         state: State::ACTIVE,
         attributes,
@@ -103,7 +103,7 @@ fn key(caller: &Caller, i: usize) -> ManagedObject {
         sealed: Some([id.as_bytes().as_slice(), &[0xA5; 100]].concat()),
         created,
         updated: created,
-        creator: Some(caller.app.id),
+        creator: caller.creator(),
     }
 }
 
@@ -218,7 +218,7 @@ impl Bench {
                 .unwrap() as usize;
             assert_eq!(have, n, "{} holds {have} keys, not {n}", db.display());
             println!("reusing {} ({n} keys)", db.display());
-            Caller { app, account }
+            Caller::app(app, account)
         } else {
             let (account, _) =
                 tenancy::create_account(&store, keyring.root(), "bench", NOW).unwrap();
@@ -238,7 +238,7 @@ impl Bench {
                 NOW,
             )
             .unwrap();
-            let caller = Caller { app, account };
+            let caller = Caller::app(app, account);
             fill(&store, &caller, n, &db);
             caller
         };
@@ -297,7 +297,7 @@ impl Bench {
             ..Default::default()
         };
         let in_group = ObjectFilter {
-            groups: self.caller.app.groups.clone(),
+            groups: self.caller.as_app().expect("an app").groups.clone(),
             states: vec![State::PRE_ACTIVE, State::ACTIVE],
             ..component.clone()
         };

@@ -7,6 +7,7 @@ use super::object::{
     wrong_state,
 };
 use super::{Caller, Context, OpError};
+use crate::access::Action;
 use crate::model::ManagedObject;
 use kmip::attributes::{
     Attribute, AttributeName, AttributeReference, Attributes, InlineAttributes, Wrapped,
@@ -35,7 +36,7 @@ pub fn get_attributes(
     req: GetAttributesRequest,
 ) -> Result<GetAttributesResponse, OpError> {
     let uid = uid(v, req.unique_identifier)?;
-    let obj = object::load(ctx, caller, v, &uid)?;
+    let obj = object::load(ctx, caller, v, &uid, Action::ViewObjects)?;
     let mut out = Vec::new();
     if req.attribute_reference.is_empty() {
         let mut seen: Vec<&AttributeName> = Vec::new();
@@ -72,7 +73,7 @@ pub fn get_attribute_list(
     req: GetAttributeListRequest,
 ) -> Result<GetAttributeListResponse, OpError> {
     let uid = uid(v, req.unique_identifier)?;
-    let obj = object::load(ctx, caller, v, &uid)?;
+    let obj = object::load(ctx, caller, v, &uid, Action::ViewObjects)?;
     let mut names: Vec<AttributeReference> = Vec::new();
     for a in &obj.attributes.items {
         if visible_in(&a.name, v) && !names.iter().any(|n| n.0 == a.name) {
@@ -162,7 +163,7 @@ pub fn add_attribute(
     req: AddAttributeRequest,
 ) -> Result<AddAttributeResponse, OpError> {
     let uid = uid(v, req.unique_identifier)?;
-    let mut obj = object::load(ctx, caller, v, &uid)?;
+    let mut obj = object::load(ctx, caller, v, &uid, Action::ManageObjects)?;
     let Wrapped(mut a) = req.attribute;
     check_writable(v, &a.name)?;
     if a.index.is_some() {
@@ -231,7 +232,7 @@ pub fn modify_attribute(
     req: ModifyAttributeRequest,
 ) -> Result<ModifyAttributeResponse, OpError> {
     let uid = uid(v, req.unique_identifier)?;
-    let mut obj = object::load(ctx, caller, v, &uid)?;
+    let mut obj = object::load(ctx, caller, v, &uid, Action::ManageObjects)?;
     let Wrapped(mut a) = req.new_attribute;
     check_writable(v, &a.name)?;
     let count = obj.attributes.get_all(&a.name).count();
@@ -278,7 +279,7 @@ pub fn delete_attribute(
     req: DeleteAttributeRequest,
 ) -> Result<DeleteAttributeResponse, OpError> {
     let uid = uid(v, req.unique_identifier)?;
-    let mut obj = object::load(ctx, caller, v, &uid)?;
+    let mut obj = object::load(ctx, caller, v, &uid, Action::ManageObjects)?;
     let name = match (&req.current_attribute.0, &req.attribute_reference) {
         (Some(Wrapped(cur)), _) => cur.name.clone(),
         (None, Some(r)) => r.0.clone(),
@@ -340,7 +341,7 @@ pub fn set_attribute(
     req: SetAttributeRequest,
 ) -> Result<SetAttributeResponse, OpError> {
     let uid = uid(v, req.unique_identifier)?;
-    let mut obj = object::load(ctx, caller, v, &uid)?;
+    let mut obj = object::load(ctx, caller, v, &uid, Action::ManageObjects)?;
     let Wrapped(mut a) = req.new_attribute;
     check_writable(v, &a.name)?;
     if is_multi_valued(&a.name) && obj.attributes.get_all(&a.name).count() > 1 {

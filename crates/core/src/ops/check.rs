@@ -5,6 +5,7 @@
 
 use super::object::{self, uid};
 use super::{Caller, Context, OpError};
+use crate::access::Action;
 use kmip::attributes::Attributes;
 use kmip::enums::{ObjectType, ResultReason};
 use kmip::payloads::{CheckRequest, CheckResponse};
@@ -38,7 +39,7 @@ pub fn check(
     req: CheckRequest,
 ) -> Result<CheckResponse, OpError> {
     let uid = uid(v, req.unique_identifier)?;
-    let obj = object::load(ctx, caller, v, &uid)?;
+    let obj = object::load(ctx, caller, v, &uid, Action::UseKeys)?;
     let asks = req.usage_limits_count.is_some()
         || req.cryptographic_usage_mask.is_some()
         || req.lease_time.is_some();

@@ -3,6 +3,7 @@
 
 use super::object::{self, invalid, is_server_only, new_object};
 use super::{Caller, Context, OpError};
+use crate::ids::GroupId;
 use crate::model::ManagedObject;
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -141,11 +142,12 @@ fn generated_key_attributes(attrs: &mut Attributes, raw: &[u8], v: &Ctx) {
 }
 
 /// Generates a symmetric key of `alg` and `len` bits with its attributes: the
-/// object to store (not yet written). Shared by Create and Re-key.
+/// object to store in `group` (not yet written). Shared by Create and Re-key.
 pub(super) fn generate_symmetric(
     ctx: &Context,
     caller: &Caller,
     v: &Ctx,
+    group: GroupId,
     mut attrs: Attributes,
 ) -> Result<ManagedObject, OpError> {
     let alg = attrs.cryptographic_algorithm();
@@ -167,7 +169,7 @@ pub(super) fn generate_symmetric(
     }
     strip_indexes(&mut attrs);
     generated_key_attributes(&mut attrs, &raw, v);
-    let mut obj = new_object(caller, ObjectType::SYMMETRIC_KEY, attrs, ctx.now);
+    let mut obj = new_object(caller, group, ObjectType::SYMMETRIC_KEY, attrs, ctx.now);
     let key = Object::SymmetricKey(SymmetricKey {
         key_block: KeyBlock {
             key_format_type: KeyFormatType::RAW,
@@ -202,7 +204,8 @@ pub fn create(
         &req.attributes,
         &[Tag::CRYPTOGRAPHIC_ALGORITHM, Tag::CRYPTOGRAPHIC_LENGTH],
     )?;
-    let obj = generate_symmetric(ctx, caller, v, req.attributes)?;
+    let group = object::target_group(ctx, caller)?;
+    let obj = generate_symmetric(ctx, caller, v, group, req.attributes)?;
     ctx.store.insert_object(&obj)?;
     Ok(CreateResponse {
         object_type: ObjectType::SYMMETRIC_KEY,
@@ -290,7 +293,8 @@ pub fn register(
             Value::Integer(c.certificate_value.len() as i32),
         ));
     }
-    let mut obj = new_object(caller, object_type, attrs, ctx.now);
+    let group = object::target_group(ctx, caller)?;
+    let mut obj = new_object(caller, group, object_type, attrs, ctx.now);
     obj.sealed = Some(object::seal(ctx, caller, obj.id, req.object)?);
     ctx.store.insert_object(&obj)?;
     let _ = v;

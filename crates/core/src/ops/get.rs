@@ -3,6 +3,7 @@
 
 use super::object::{self, is_destroyed, uid};
 use super::{Caller, Context, OpError};
+use crate::access::Action;
 use kmip::enums::{KeyFormatType, ResultReason};
 use kmip::objects::{KeyMaterial, KeyValue, Object, PlainKeyValue};
 use kmip::payloads::{GetRequest, GetResponse};
@@ -57,7 +58,7 @@ pub fn get(
     req: GetRequest,
 ) -> Result<GetResponse, OpError> {
     let uid = uid(v, req.unique_identifier)?;
-    let obj = object::load(ctx, caller, v, &uid)?;
+    let obj = object::load(ctx, caller, v, &uid, Action::ReadKeyMaterial)?;
     if is_destroyed(obj.state) || obj.sealed.is_none() {
         let reason = if v.is_v2() {
             ResultReason::OBJECT_DESTROYED

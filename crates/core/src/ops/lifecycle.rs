@@ -3,6 +3,7 @@
 
 use super::object::{self, is_destroyed, set_state, uid, wrong_state};
 use super::{Caller, Context, OpError};
+use crate::access::Action;
 use kmip::attributes::Attribute;
 use kmip::enums::{ResultReason, RevocationReasonCode, State};
 use kmip::payloads::*;
@@ -46,7 +47,7 @@ pub fn activate(
     req: ActivateRequest,
 ) -> Result<ActivateResponse, OpError> {
     let uid = uid(v, req.unique_identifier)?;
-    let mut obj = object::load(ctx, caller, v, &uid)?;
+    let mut obj = object::load(ctx, caller, v, &uid, Action::ManageObjects)?;
     let next = next_state(obj.state, Transition::Activate).ok_or_else(|| {
         wrong_state(
             v,
@@ -87,7 +88,7 @@ pub fn revoke(
     req: RevokeRequest,
 ) -> Result<RevokeResponse, OpError> {
     let uid = uid(v, req.unique_identifier)?;
-    let mut obj = object::load(ctx, caller, v, &uid)?;
+    let mut obj = object::load(ctx, caller, v, &uid, Action::ManageObjects)?;
     let code = req.revocation_reason.revocation_reason_code;
     if !REASONS.contains(&code) && code.0 < 0x8000_0000 {
         return Err(object::invalid(format!(
@@ -144,7 +145,7 @@ pub fn destroy(
     req: DestroyRequest,
 ) -> Result<DestroyResponse, OpError> {
     let uid = uid(v, req.unique_identifier)?;
-    let mut obj = object::load(ctx, caller, v, &uid)?;
+    let mut obj = object::load(ctx, caller, v, &uid, Action::ManageObjects)?;
     if is_destroyed(obj.state) {
         let reason = if v.is_v2() {
             ResultReason::OBJECT_DESTROYED

@@ -260,7 +260,8 @@ pub fn locate(
     let paged = req.maximum_items.is_some() || req.offset_items.is_some();
     let counted = paged && (v.is_v2() || v.minor >= 3);
     let account = caller.account.id;
-    let (ids, total) = match plan(&wanted, mask, &caller.app.groups) {
+    let groups = caller.viewable_groups(ctx.store)?;
+    let (ids, total) = match plan(&wanted, mask, &groups) {
         None => (Vec::new(), 0),
         Some(Plan {
             filter,
@@ -297,7 +298,7 @@ pub fn locate(
                 let Some(mut obj) = ctx.store.object(account, id)? else {
                     continue;
                 };
-                if !caller.app.groups.contains(&obj.group) {
+                if !groups.contains(&obj.group) {
                     continue;
                 }
                 super::object::apply_dates(&mut obj, ctx.now);

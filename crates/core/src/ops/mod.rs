@@ -9,14 +9,18 @@ mod discovery;
 mod get;
 mod lifecycle;
 mod locate;
+pub mod manage;
 pub mod object;
 mod rekey;
 mod rng;
 
 pub use lifecycle::{next_state, Transition};
 
+use crate::access::{self, Action};
+use crate::audit::ActorKind;
+use crate::ids::{AppId, GroupId};
 use crate::keys::KeyError;
-use crate::model::{Account, App, Timestamp};
+use crate::model::{Account, App, GroupRole, Timestamp, User};
 use crate::store::{Store, StoreError};
 use crate::tenancy::Keyring;
 use kmip::enums::{BatchErrorContinuationOption, Operation, ResultReason, ResultStatus};
@@ -56,13 +60,105 @@ impl Default for ServerInfo {
     }
 }
 
-/// The authenticated app a request is served as.
+/// Who a request is served as, inside its account: an app (KMIP, and the
+/// REST API for apps allowed it) or a user (the REST API's object routes).
+/// Every object operation asks [`Caller::may`], that is
+/// [`access::allowed`], before it touches an object.
 #[derive(Clone, Debug)]
 pub struct Caller {
-    /// The app.
-    pub app: App,
-    /// Its account.
+    /// The account.
     pub account: Account,
+    /// The app or the user.
+    pub actor: Actor,
+    /// Where Create and Register put a new object: an app's default group,
+    /// or the group a REST request names ([`Caller::in_group`]).
+    pub target_group: Option<GroupId>,
+    /// The access-control view of the actor.
+    principal: access::Principal,
+}
+
+/// The identity behind a [`Caller`].
+#[derive(Clone, Debug)]
+pub enum Actor {
+    /// A machine identity.
+    App(App),
+    /// A person.
+    User(User),
+}
+
+impl Caller {
+    /// `app` of `account`; its new objects go to its default group.
+    pub fn app(app: App, account: Account) -> Self {
+        Caller {
+            principal: access::Principal::app(&app),
+            target_group: Some(app.default_group),
+            actor: Actor::App(app),
+            account,
+        }
+    }
+
+    /// `user` of `account` with its roles on groups; a new object needs a group ([`Caller::in_group`]).
+    pub fn user(user: User, group_roles: &[(GroupId, GroupRole)], account: Account) -> Self {
+        Caller {
+            principal: access::Principal::user(&user, group_roles),
+            target_group: None,
+            actor: Actor::User(user),
+            account,
+        }
+    }
+
+    /// The same caller, putting new objects in `group`.
+    pub fn in_group(mut self, group: GroupId) -> Self {
+        self.target_group = Some(group);
+        self
+    }
+
+    /// The app, if an app calls.
+    pub fn as_app(&self) -> Option<&App> {
+        match &self.actor {
+            Actor::App(a) => Some(a),
+            Actor::User(_) => None,
+        }
+    }
+
+    /// The access-control view of the caller.
+    pub fn principal(&self) -> &access::Principal {
+        &self.principal
+    }
+
+    /// May the caller do `action` on `group` of its account ([`access::allowed`])?
+    pub fn may(&self, action: Action, group: GroupId) -> bool {
+        access::allowed(&self.principal, Some(self.account.id), action, Some(group))
+    }
+
+    /// The groups whose objects the caller may see.
+    pub fn viewable_groups(&self, store: &dyn Store) -> Result<Vec<GroupId>, StoreError> {
+        let candidates = match &self.actor {
+            Actor::App(a) => a.groups.clone(),
+            Actor::User(_) => store
+                .groups(self.account.id)?
+                .into_iter()
+                .map(|g| g.id)
+                .collect(),
+        };
+        Ok(candidates
+            .into_iter()
+            .filter(|g| self.may(Action::ViewObjects, *g))
+            .collect())
+    }
+
+    /// How the audit log names the caller: its kind and its app UUID or login name.
+    pub fn audit_actor(&self) -> (ActorKind, String) {
+        match &self.actor {
+            Actor::App(a) => (ActorKind::App, a.id.to_string()),
+            Actor::User(u) => (ActorKind::User, u.name.clone()),
+        }
+    }
+
+    /// The app recorded as an object's creator (none when a user creates it).
+    pub fn creator(&self) -> Option<AppId> {
+        self.as_app().map(|a| a.id)
+    }
 }
 
 /// A failed operation: the Result Reason, a message for a person, and the
@@ -171,6 +267,16 @@ fn execute(
             ))
         }
     })
+}
+
+/// Runs one KMIP operation for a caller outside a KMIP message (the REST
+/// API's object routes): the same handlers, in KMIP 2.1 terms.
+pub fn run(
+    ctx: &Context,
+    caller: &Caller,
+    payload: RequestPayload,
+) -> Result<ResponsePayload, OpError> {
+    execute(ctx, Some(caller), &Ctx::V2_1, payload)
 }
 
 /// Fills an absent Unique Identifier with the ID Placeholder (the identifier

@@ -5,7 +5,8 @@
 //! Reasons whose name differs between KMIP 1.x and 2.x.
 
 use super::{Caller, Context, OpError};
-use crate::ids::ObjectId;
+use crate::access::Action;
+use crate::ids::{GroupId, ObjectId};
 use crate::keys::object_aad;
 use crate::model::{ManagedObject, Timestamp};
 use kmip::attributes::{Attribute, AttributeName, Attributes};
@@ -64,23 +65,65 @@ pub(super) fn uid(v: &Ctx, uid: Option<String>) -> Result<String, OpError> {
     })
 }
 
-/// The caller's object `uid` with its time-driven state transitions applied.
-pub(super) fn load(
+/// The caller's object `uid`, for `action`, with its time-driven state
+/// transitions applied. An object the caller may not even see (another
+/// account's, a group it has no part in) is not found; one it sees but may
+/// not do `action` on is Permission Denied.
+pub fn load(
     ctx: &Context,
     caller: &Caller,
     v: &Ctx,
     uid: &str,
+    action: Action,
 ) -> Result<ManagedObject, OpError> {
     let id: ObjectId = uid.parse().map_err(|_| not_found(v))?;
     let mut obj = ctx
         .store
         .object(caller.account.id, id)?
         .ok_or_else(|| not_found(v))?;
-    if obj.account != caller.account.id || !caller.app.groups.contains(&obj.group) {
+    if obj.account != caller.account.id || !caller.may(Action::ViewObjects, obj.group) {
         return Err(not_found(v));
+    }
+    if !caller.may(action, obj.group) {
+        return Err(denied(action));
     }
     apply_dates(&mut obj, ctx.now);
     Ok(obj)
+}
+
+/// The refusal of an action the caller's role does not allow.
+pub(super) fn denied(action: Action) -> OpError {
+    let what = match action {
+        Action::ReadKeyMaterial => "read key material: only apps do",
+        Action::UseKeys => "use keys: only apps do",
+        Action::ManageObjects => "manage the objects of this group",
+        _ => "do this",
+    };
+    OpError::new(
+        ResultReason::PERMISSION_DENIED,
+        format!("the caller may not {what}"),
+    )
+}
+
+/// The group a new object of the caller goes to, if it is a group of the
+/// caller's account (else not found, whoever's it is) and the caller may
+/// manage objects there.
+pub(super) fn target_group(ctx: &Context, caller: &Caller) -> Result<GroupId, OpError> {
+    let group = caller
+        .target_group
+        .ok_or_else(|| invalid("name the group the new object goes to"))?;
+    // An app's own groups are its account's by construction.
+    let own = caller.as_app().is_some_and(|a| a.groups.contains(&group));
+    if !own && ctx.store.group(caller.account.id, group)?.is_none() {
+        return Err(OpError {
+            message: "no group with this id".into(),
+            ..not_found(&Ctx::V2_1)
+        });
+    }
+    if !caller.may(Action::ManageObjects, group) {
+        return Err(denied(Action::ManageObjects));
+    }
+    Ok(group)
 }
 
 /// Writes a changed object, stamping its Last Change Date.
@@ -173,10 +216,11 @@ pub(super) fn open(ctx: &Context, caller: &Caller, obj: &ManagedObject) -> Resul
         .ok_or_else(corrupt)
 }
 
-/// A new object of the caller in its default group, with the server-set
-/// attributes every object has (KMIP 1.4 sections 3.1, 3.3, 3.22, 3.23, 3.32).
+/// A new object of the caller in `group`, with the server-set attributes
+/// every object has (KMIP 1.4 sections 3.1, 3.3, 3.22, 3.23, 3.32).
 pub(super) fn new_object(
     caller: &Caller,
+    group: GroupId,
     object_type: ObjectType,
     mut attributes: Attributes,
     now: Timestamp,
@@ -198,14 +242,14 @@ pub(super) fn new_object(
     let mut obj = ManagedObject {
         id,
         account: caller.account.id,
-        group: caller.app.default_group,
+        group,
         object_type,
         state: State::PRE_ACTIVE,
         attributes,
         sealed: None,
         created: now,
         updated: now,
-        creator: Some(caller.app.id),
+        creator: caller.creator(),
     };
     set_state(&mut obj, State::PRE_ACTIVE);
     apply_dates(&mut obj, now);

@@ -5,6 +5,7 @@
 use super::create::generate_symmetric;
 use super::object::{self, date, is_destroyed, is_server_only, uid};
 use super::{Caller, Context, OpError};
+use crate::access::Action;
 use kmip::attributes::{Attribute, AttributeName, Attributes};
 use kmip::enums::{LinkType, ObjectType, ResultReason};
 use kmip::objects::Link;
@@ -66,7 +67,7 @@ pub fn rekey(
     req: ReKeyRequest,
 ) -> Result<ReKeyResponse, OpError> {
     let uid = uid(v, req.unique_identifier)?;
-    let mut old = object::load(ctx, caller, v, &uid)?;
+    let mut old = object::load(ctx, caller, v, &uid, Action::ManageObjects)?;
     if old.object_type != ObjectType::SYMMETRIC_KEY {
         let reason = if v.is_v2() {
             ResultReason::INVALID_OBJECT_TYPE
@@ -151,7 +152,8 @@ pub fn rekey(
         }
         attrs.set(Attribute::new(Tag::ACTIVATION_DATE, Value::DateTime(act)));
     }
-    let mut new = generate_symmetric(ctx, caller, v, attrs)?;
+    // The replacement stays in the group of the key it replaces.
+    let mut new = generate_symmetric(ctx, caller, v, old.group, attrs)?;
     new.attributes
         .push(link(LinkType::REPLACED_OBJECT_LINK, &uid, v));
     // The names move to the replacement (KMIP 1.4 section 4.4).

@@ -71,7 +71,7 @@ impl Server {
             self.now,
         )
         .unwrap();
-        Caller { app, account }
+        Caller::app(app, account)
     }
 
     /// A context at the server's current time.

@@ -64,7 +64,7 @@ impl FromRequestParts<Arc<RestState>> for Principal {
                 let Some(account) = shared.store.account(app.account)? else {
                     return Ok(None);
                 };
-                Ok(Some(Principal::App(Box::new(Caller { app, account }))))
+                Ok(Some(Principal::App(Box::new(Caller::app(app, account)))))
             } else {
                 Ok(tenancy::authenticate_user(&*shared.store, &who, &password)?
                     .map(Principal::User))
@@ -83,7 +83,8 @@ impl FromRequestParts<Arc<RestState>> for Principal {
                             acting.set(u.account, ActorKind::User, u.name.clone())
                         }
                         Principal::App(c) => {
-                            acting.set(Some(c.account.id), ActorKind::App, c.app.id.to_string())
+                            let (kind, name) = c.audit_actor();
+                            acting.set(Some(c.account.id), kind, name)
                         }
                     }
                 }
@@ -202,7 +203,7 @@ impl Principal {
     fn access(&self) -> access::Principal {
         match self {
             Principal::User(u) => access::Principal::user(u, &[]),
-            Principal::App(c) => access::Principal::app(&c.app),
+            Principal::App(c) => c.principal().clone(),
         }
     }
 

@@ -125,6 +125,10 @@ impl ApiError {
     pub fn not_found(what: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("no such {what}"))
     }
+    /// 404 with `msg`.
+    pub fn not_found_message(msg: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, msg)
+    }
     /// 405: the endpoint exists, the method does not.
     pub fn method_not_allowed() -> Self {
         Self::new(

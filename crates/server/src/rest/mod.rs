@@ -19,6 +19,7 @@ mod certs;
 mod error;
 mod extract;
 mod kmip;
+mod objects;
 mod observe;
 mod openapi;
 pub mod request_id;
@@ -89,6 +90,7 @@ fn api() -> (Router<Arc<RestState>>, utoipa::openapi::OpenApi) {
         .merge(certs::routes())
         .merge(audit::routes())
         .merge(users::routes())
+        .merge(objects::routes())
         .split_for_parts();
     openapi::conventions(&mut doc);
     (router, doc)
@@ -284,8 +286,8 @@ async fn whoami(principal: Principal) -> Json<WhoAmI> {
             account: u.account.map(|a| a.to_string()),
         },
         Principal::App(c) => WhoAmI::App {
-            id: c.app.id.to_string(),
-            name: c.app.name.clone(),
+            id: c.audit_actor().1,
+            name: c.as_app().map(|a| a.name.clone()).unwrap_or_default(),
             account: c.account.id.to_string(),
         },
     })

@@ -19,17 +19,23 @@ use tracing::error;
 /// An actor: its account (none: the provider), kind and name.
 type Actor = (Option<AccountId>, ActorKind, String);
 
-/// Who a request acts as, set by the `Principal` extractor once proven.
+/// Who a request acts as, set by the `Principal` extractor once proven, and
+/// the object it made, set by a handler that makes one (the path names none).
 #[derive(Clone, Default)]
-pub(crate) struct Acting(Arc<Mutex<Option<Actor>>>);
+pub(crate) struct Acting(Arc<Mutex<(Option<Actor>, Option<String>)>>);
 
 impl Acting {
     /// Records that the request acts as this actor.
     pub(crate) fn set(&self, account: Option<AccountId>, kind: ActorKind, name: String) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((account, kind, name));
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).0 = Some((account, kind, name));
     }
 
-    fn get(&self) -> Option<Actor> {
+    /// Records the object the request made.
+    pub(crate) fn set_object(&self, id: String) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).1 = Some(id);
+    }
+
+    fn get(&self) -> (Option<Actor>, Option<String>) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
@@ -68,7 +74,8 @@ pub(crate) async fn layer(
         .metrics
         .observe_http(metrics_route, status.as_u16(), started.elapsed());
     // KMIP over HTTPS records each batch item itself.
-    let (Some(route), Some((account, actor_kind, actor))) = (route, acting.get()) else {
+    let (actor, made) = acting.get();
+    let (Some(route), Some((account, actor_kind, actor))) = (route, actor) else {
         return response;
     };
     if route == "/kmip" {
@@ -82,7 +89,7 @@ pub(crate) async fn layer(
         actor,
         source: source.map(|s| s.to_string()).unwrap_or_default(),
         operation: format!("rest.{method} {route}"),
-        object: object_of(&route, &path),
+        object: made.or_else(|| object_of(&route, &path)),
         outcome: if ok {
             Outcome::Success
         } else {

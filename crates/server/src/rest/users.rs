@@ -45,7 +45,7 @@ pub(super) fn access_principal(
             let roles = state.shared.store.user_group_roles(u.id)?;
             access::Principal::user(u, &roles)
         }
-        Principal::App(c) => access::Principal::app(&c.app),
+        Principal::App(c) => c.principal().clone(),
     })
 }
 
