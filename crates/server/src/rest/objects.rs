@@ -239,8 +239,10 @@ pub(super) struct ListQuery {
     /// Changed at or before (seconds since the Unix epoch).
     updated_to: Option<i64>,
     /// Order by (default `created`).
+    #[param(inline)]
     sort: Option<SortName>,
     /// Ascending (default) or descending.
+    #[param(inline)]
     order: Option<Order>,
     /// At most this many (1 to 1000, default 50).
     #[param(minimum = 1, maximum = 1000)]
