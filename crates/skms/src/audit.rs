@@ -4,7 +4,7 @@
 //! checks every chain of a data directory itself (the provider's and each
 //! account's) and names the first record changed, removed, reordered or cut off.
 
-use crate::admin::{finish, lines, s, Api, Conn};
+use crate::admin::{finish, s, table, utc, Api, Conn};
 use reqwest::Method;
 use skms_core::audit;
 use skms_core::store::Store;
@@ -106,37 +106,38 @@ pub fn run(cmd: AuditCommand) -> ExitCode {
             let api = Api::new(&conn)?;
             let v = api.get(&format!("/v1/audit?{}", filter.query()))?;
             api.show(&v, |v| {
-                lines(&v["records"], |r| {
-                    format!(
-                        "{:>6}  {}  {}  {} {}  {}  {}{}",
-                        r["seq"],
-                        r["time_ms"],
-                        s(&r["operation"]),
-                        s(&r["actor_kind"]),
-                        s(&r["actor"]),
-                        s(&r["object"]),
-                        s(&r["result"]),
-                        r["reason"]
-                            .as_str()
-                            .map(|x| format!(" ({x})"))
-                            .unwrap_or_default()
-                    )
-                })
+                table(
+                    &v["records"],
+                    &[
+                        ("SEQ", |r| r["seq"].to_string()),
+                        ("TIME", |r| {
+                            r["time_ms"]
+                                .as_i64()
+                                .map(|ms| utc(ms.div_euclid(1000)))
+                                .unwrap_or_default()
+                        }),
+                        ("OPERATION", |r| s(&r["operation"]).into()),
+                        ("ACTOR", |r| {
+                            format!("{} {}", s(&r["actor_kind"]), s(&r["actor"]))
+                        }),
+                        ("SOURCE", |r| s(&r["source"]).into()),
+                        ("OBJECT", |r| s(&r["object"]).into()),
+                        ("RESULT", |r| match r["reason"].as_str() {
+                            Some(why) => format!("{} ({why})", s(&r["result"])),
+                            None => s(&r["result"]).into(),
+                        }),
+                    ],
+                )
             });
             Ok(())
         })()),
         AuditCommand::Export { filter, out, conn } => finish((|| {
             let api = Api::new(&conn)?;
-            let resp = api
-                .request(Method::GET, &format!("/v1/audit/export?{}", filter.query()))?
-                .send()
-                .map_err(|e| format!("cannot reach the server: {e}"))?;
-            let status = resp.status();
-            if !status.is_success() {
-                let body = resp.json().unwrap_or(serde_json::Value::Null);
-                return Err(crate::admin::refusal(status, &body));
-            }
-            let text = resp.text().map_err(|e| e.to_string())?;
+            let path = format!("/v1/audit/export?{}", filter.query());
+            let text = api
+                .execute(api.request(Method::GET, &path))?
+                .text()
+                .map_err(|e| format!("cannot read the server's answer: {e}"))?;
             match out {
                 Some(p) => std::fs::write(&p, text)
                     .map_err(|e| format!("cannot write {}: {e}", p.display()))?,

@@ -7,8 +7,7 @@
 //! its owner may read (0600), never printed, and the buffers holding it here
 //! are wiped when dropped.
 
-use crate::admin::{self, finish, lines, refusal, s, Api, Conn};
-use reqwest::blocking::Response;
+use crate::admin::{self, fields, finish, first_line, s, table, utc, Api, Conn, Output};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::io::Write;
@@ -141,50 +140,16 @@ fn write_public(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// The first line of `path` (a password file), wiped when dropped.
-fn first_line(path: &Path) -> Result<Zeroizing<String>, String> {
-    let all = Zeroizing::new(
-        std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
-    );
-    Ok(Zeroizing::new(all.lines().next().unwrap_or("").to_string()))
-}
-
-/// The body of a successful answer (wiped when dropped), or the server's refusal.
+/// The body of the answer to `req` (wiped when dropped), or why there is none.
 fn body_of(
     api: &Api,
-    resp: Result<Response, reqwest::Error>,
+    req: reqwest::blocking::RequestBuilder,
 ) -> Result<Zeroizing<Vec<u8>>, String> {
-    let resp = resp.map_err(|e| format!("cannot reach the server at {}: {e}", api.base))?;
-    let status = resp.status();
-    if !status.is_success() {
-        return Err(refusal(status, &resp.json().unwrap_or(Value::Null)));
-    }
-    let bytes = resp
+    let bytes = api
+        .execute(req)?
         .bytes()
         .map_err(|e| format!("cannot read the server's answer: {e}"))?;
     Ok(Zeroizing::new(bytes.to_vec()))
-}
-
-/// A date for people: `2030-01-02 03:04 UTC`.
-fn date(ts: i64) -> String {
-    // Days since the epoch to a civil date (H. Hinnant's algorithm).
-    let days = ts.div_euclid(86_400);
-    let secs = ts.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60
-    )
 }
 
 /// What `days_left` means for a person.
@@ -199,28 +164,27 @@ fn expiry(c: &Value) -> String {
     }
 }
 
-fn cert_line(c: &Value) -> String {
-    let until = c["not_after"]
-        .as_i64()
-        .map(date)
-        .unwrap_or_else(|| "-".into());
-    let holder = match c["app"].as_str() {
+/// When a certificate of the server's answer `c` ends.
+fn not_after(c: &Value) -> String {
+    c["not_after"].as_i64().map(utc).unwrap_or_default()
+}
+
+/// The columns of `skms cert list`.
+const CERT_COLUMNS: &[admin::Column] = &[
+    ("EXPIRY", expiry),
+    ("NOT AFTER", not_after),
+    ("ROLE", |c| match c["origin"].as_str() {
+        Some(o) => format!("{} ({o})", s(&c["role"])),
+        None => s(&c["role"]).into(),
+    }),
+    ("HOLDER", |c| match c["app"].as_str() {
         Some(id) => format!("app {}", c["app_name"].as_str().unwrap_or(id)),
         None => "account".into(),
-    };
-    let origin = c["origin"]
-        .as_str()
-        .map(|o| format!(" ({o})"))
-        .unwrap_or_default();
-    format!(
-        "{}  until {until}  {}{origin}  {holder}  subject: {}  issuer: {}  SHA-256 {}",
-        expiry(c),
-        s(&c["role"]),
-        c["subject"].as_str().unwrap_or("?"),
-        c["issuer"].as_str().unwrap_or("?"),
-        s(&c["sha256"]),
-    )
-}
+    }),
+    ("SUBJECT", |c| s(&c["subject"]).into()),
+    ("ISSUER", |c| s(&c["issuer"]).into()),
+    ("SHA-256", |c| s(&c["sha256"]).into()),
+];
 
 /// Runs `skms app issue-cert|sign-csr`.
 pub fn app(cmd: AppCertCommand, conn: Conn) -> ExitCode {
@@ -248,10 +212,10 @@ pub fn app(cmd: AppCertCommand, conn: Conn) -> ExitCode {
                         quoted.as_str()
                     ));
                     let req = api
-                        .request(Method::POST, &path)?
+                        .request(Method::POST, &path)
                         .header("content-type", "application/json")
                         .body(body.as_bytes().to_vec());
-                    let file = body_of(&api, req.send())?;
+                    let file = body_of(&api, req)?;
                     write_private(&p12, &file)?;
                     let summary = json!({ "pkcs12": p12.display().to_string() });
                     api.show(&summary, |_| {
@@ -269,9 +233,9 @@ pub fn app(cmd: AppCertCommand, conn: Conn) -> ExitCode {
                     );
                 };
                 let req = api
-                    .request(Method::POST, &path)?
+                    .request(Method::POST, &path)
                     .json(&json!({ "validity_days": days, "format": "pem" }));
-                let raw = body_of(&api, req.send())?;
+                let raw = body_of(&api, req)?;
                 let mut answer: Value = serde_json::from_slice(&raw)
                     .map_err(|e| format!("the server's answer is not JSON: {e}"))?;
                 let key = Zeroizing::new(match answer["private_key_pem"].take() {
@@ -296,13 +260,13 @@ pub fn app(cmd: AppCertCommand, conn: Conn) -> ExitCode {
                     );
                 }
                 api.show(&answer, |a| {
-                    format!(
-                        "issued a client certificate for app {app}\n  certificate: {}\n  private key: {} (0600)\n  SHA-256: {}\n  valid until: {}\n",
-                        out_cert.display(),
-                        out_key.display(),
-                        s(&a["sha256"]),
-                        a["not_after"].as_i64().map(date).unwrap_or_default(),
-                    )
+                    format!("issued a client certificate for app {app}\n")
+                        + &fields(&[
+                            ("certificate", out_cert.display().to_string()),
+                            ("private key", format!("{} (0600)", out_key.display())),
+                            ("SHA-256", s(&a["sha256"]).into()),
+                            ("valid until", not_after(a)),
+                        ])
                 });
             }
             AppCertCommand::SignCsr {
@@ -316,7 +280,7 @@ pub fn app(cmd: AppCertCommand, conn: Conn) -> ExitCode {
                     .map_err(|e| format!("cannot read {}: {e}", csr.display()))?;
                 let path = format!("/v1/apps/{}/csr", api.app_id(&app)?);
                 let v = api.send(
-                    api.request(Method::POST, &path)?
+                    api.request(Method::POST, &path)
                         .json(&json!({ "csr_pem": csr_pem, "validity_days": days })),
                 )?;
                 if let Some(ca) = &out_ca {
@@ -326,21 +290,21 @@ pub fn app(cmd: AppCertCommand, conn: Conn) -> ExitCode {
                     Some(p) => {
                         write_public(p, s(&v["certificate_pem"]))?;
                         api.show(&v, |v| {
-                            format!(
-                                "signed the CSR for app {app}, pinned to it\n  certificate: {}\n  SHA-256: {}\n  valid until: {}\n",
-                                p.display(),
-                                s(&v["sha256"]),
-                                v["not_after"].as_i64().map(date).unwrap_or_default(),
-                            )
+                            format!("signed the CSR for app {app}, pinned to it\n")
+                                + &fields(&[
+                                    ("certificate", p.display().to_string()),
+                                    ("SHA-256", s(&v["sha256"]).into()),
+                                    ("valid until", not_after(v)),
+                                ])
                         });
                     }
-                    None if api.json => api.show(&v, |_| String::new()),
+                    None if api.output == Output::Json => api.show(&v, |_| String::new()),
                     None => {
                         print!("{}", s(&v["certificate_pem"]));
                         eprintln!(
                             "signed the CSR for app {app}, pinned to it: SHA-256 {}, valid until {}",
                             s(&v["sha256"]),
-                            v["not_after"].as_i64().map(date).unwrap_or_default(),
+                            not_after(&v),
                         );
                     }
                 }
@@ -357,7 +321,7 @@ pub fn cert(cmd: CertCommand, conn: Conn) -> ExitCode {
         match cmd {
             CertCommand::List => {
                 let v = api.get("/v1/certificates")?;
-                api.show(&v, |v| lines(v, cert_line));
+                api.show(&v, |v| table(v, CERT_COLUMNS));
             }
         }
         Ok(())
@@ -368,7 +332,7 @@ pub fn cert(cmd: CertCommand, conn: Conn) -> ExitCode {
 pub fn account_ca(args: AccountCaArgs, conn: Conn) -> ExitCode {
     finish((|| {
         let api = Api::new(&conn)?;
-        let pem = body_of(&api, api.request(Method::GET, "/v1/account-ca")?.send())?;
+        let pem = body_of(&api, api.request(Method::GET, "/v1/account-ca"))?;
         let pem = String::from_utf8(pem.to_vec())
             .map_err(|_| "the server's answer is not PEM text".to_string())?;
         for der in skms_core::certs::from_pem(&pem)? {
@@ -383,17 +347,4 @@ pub fn account_ca(args: AccountCaArgs, conn: Conn) -> ExitCode {
         }
         Ok(())
     })())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_are_civil_utc() {
-        assert_eq!(date(0), "1970-01-01 00:00 UTC");
-        assert_eq!(date(951_782_400), "2000-02-29 00:00 UTC");
-        assert_eq!(date(1_893_553_380), "2030-01-02 03:03 UTC");
-        assert_eq!(date(-86_400), "1969-12-31 00:00 UTC");
-    }
 }

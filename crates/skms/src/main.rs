@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod bench;
 mod certs;
+mod profile;
 mod serve;
 mod ttlv;
 mod users;
@@ -31,6 +32,17 @@ enum Command {
     Ttlv(ttlv::TtlvArgs),
     /// Run the server: KMIP over TLS (port 5696); creates the data directory, root key and certificates on first start.
     Serve(skms_server::config::ServeFlags),
+    /// Sign in to the REST API and save the session in a login profile, which
+    /// the other commands then use (no password needed until it ends).
+    Login {
+        #[command(flatten)]
+        conn: admin::Conn,
+    },
+    /// End the login profile's session (at the server) and delete its saved tokens.
+    Logout {
+        #[command(flatten)]
+        conn: admin::Conn,
+    },
     /// Accounts (tenants), as the provider's sysadmin, through the REST API.
     Account {
         #[command(subcommand)]
@@ -105,6 +117,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ttlv(args) => ttlv::run(args),
         Command::Serve(flags) => return serve::serve(flags),
+        Command::Login { conn } => return profile::login(conn),
+        Command::Logout { conn } => return profile::logout(conn),
         Command::Account { cmd, conn } => return admin::account(cmd, conn),
         Command::Group { cmd, conn } => return admin::group(cmd, conn),
         Command::User { cmd, conn } => return users::user(cmd, conn),

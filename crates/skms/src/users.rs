@@ -1,7 +1,7 @@
 //! `skms user …` and `skms password change`: people, through the REST API
 //! (an account's admin manages its users; a sysadmin the sysadmins).
 
-use crate::admin::{finish, lines, s, Api, Conn};
+use crate::admin::{fields, finish, first_line, s, table, utc, Api, Conn};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -63,16 +63,6 @@ pub enum PasswordCommand {
     },
 }
 
-fn first_line(path: &PathBuf) -> Result<zeroize::Zeroizing<String>, String> {
-    let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
-    );
-    Ok(zeroize::Zeroizing::new(
-        text.lines().next().unwrap_or("").to_string(),
-    ))
-}
-
 /// The id of the user named `which` (an id is taken as is).
 fn user_id(api: &Api, which: &str) -> Result<String, String> {
     let users = api.get("/v1/users")?;
@@ -88,18 +78,16 @@ fn user_id(api: &Api, which: &str) -> Result<String, String> {
 }
 
 fn user_text(u: &Value) -> String {
-    format!(
-        "{}  {}  {}  enabled={}{}",
-        s(&u["id"]),
-        s(&u["name"]),
-        s(&u["role"]),
-        u["enabled"],
-        if u["must_change_password"] == true {
-            "  (must change its password)"
-        } else {
-            ""
-        }
-    )
+    fields(&[
+        ("user", s(&u["name"]).into()),
+        ("id", s(&u["id"]).into()),
+        ("role", s(&u["role"]).into()),
+        ("enabled", u["enabled"].to_string()),
+        (
+            "must change its password",
+            u["must_change_password"].to_string(),
+        ),
+    ])
 }
 
 /// Runs a user command.
@@ -109,16 +97,32 @@ pub fn user(cmd: UserCommand, conn: Conn) -> ExitCode {
         match cmd {
             UserCommand::List => {
                 let v = api.get("/v1/users")?;
-                api.show(&v, |v| lines(v, user_text));
+                api.show(&v, |v| {
+                    table(
+                        v,
+                        &[
+                            ("ID", |u| s(&u["id"]).into()),
+                            ("NAME", |u| s(&u["name"]).into()),
+                            ("ROLE", |u| s(&u["role"]).into()),
+                            ("ENABLED", |u| u["enabled"].to_string()),
+                            ("MUST CHANGE PASSWORD", |u| {
+                                u["must_change_password"].to_string()
+                            }),
+                            ("CREATED", |u| {
+                                u["created"].as_i64().map(utc).unwrap_or_default()
+                            }),
+                        ],
+                    )
+                });
             }
             UserCommand::Create { name, role } => {
                 let v = api.post("/v1/users", json!({ "name": name, "role": role }))?;
                 api.show(&v, |v| {
-                    format!(
-                        "{}\none-time password (shown once; to change at first sign-in): {}",
-                        user_text(&v["user"]),
-                        s(&v["password"])
-                    )
+                    user_text(&v["user"])
+                        + &fields(&[(
+                            "one-time password (shown once; to change at first sign-in)",
+                            s(&v["password"]).into(),
+                        )])
                 });
             }
             UserCommand::Update {
@@ -135,13 +139,13 @@ pub fn user(cmd: UserCommand, conn: Conn) -> ExitCode {
                     body["enabled"] = json!(enable);
                 }
                 let path = format!("/v1/users/{}", user_id(&api, &user)?);
-                let v = api.send(api.request(Method::PATCH, &path)?.json(&body))?;
+                let v = api.send(api.request(Method::PATCH, &path).json(&body))?;
                 api.show(&v, user_text);
             }
             UserCommand::Delete { login: user } => {
                 let path = format!("/v1/users/{}", user_id(&api, &user)?);
-                api.send(api.request(Method::DELETE, &path)?)?;
-                println!("user {user} deleted");
+                let v = api.send(api.request(Method::DELETE, &path))?;
+                api.show(&v, |_| format!("user {user} deleted"));
             }
             UserCommand::GroupRoles { login: user, roles } => {
                 let body = roles
@@ -154,8 +158,10 @@ pub fn user(cmd: UserCommand, conn: Conn) -> ExitCode {
                     })
                     .collect::<Result<Vec<_>, String>>()?;
                 let path = format!("/v1/users/{}/group-roles", user_id(&api, &user)?);
-                api.send(api.request(Method::PUT, &path)?.json(&body))?;
-                println!("group roles of {user} set ({} roles)", body.len());
+                let v = api.send(api.request(Method::PUT, &path).json(&body))?;
+                api.show(&v, |_| {
+                    format!("group roles of {user} set ({} roles)", body.len())
+                });
             }
         }
         Ok(())
@@ -168,14 +174,17 @@ pub fn password(cmd: PasswordCommand, conn: Conn) -> ExitCode {
         let api = Api::new(&conn)?;
         let PasswordCommand::Change { new_password_file } = cmd;
         let new = first_line(&new_password_file)?;
-        let old = api
-            .password()
-            .ok_or("sign in with your current password (SKMS_PASSWORD or --password-file)")?;
-        api.send(
-            api.request(Method::PUT, "/v1/me/password")?
+        let old = api.password().ok_or(
+            "give your current password with --password-file (or SKMS_PASSWORD): \
+             a saved session does not know it",
+        )?;
+        let v = api.send(
+            api.request(Method::PUT, "/v1/me/password")
                 .json(&json!({ "old_password": old, "new_password": new.as_str() })),
         )?;
-        println!("password changed; your other sessions ended");
+        api.show(&v, |_| {
+            "password changed; your other sessions ended (sign in again with `skms login`)".into()
+        });
         Ok(())
     })())
 }

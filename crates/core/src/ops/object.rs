@@ -106,15 +106,17 @@ pub(super) fn denied(action: Action) -> OpError {
 }
 
 /// The group a new object of the caller goes to, if it is a group of the
-/// caller's account (else not found, whoever's it is) and the caller may
-/// manage objects there.
+/// caller's account that the caller sees (else not found, like a group that
+/// does not exist) and the caller may manage objects there.
 pub(super) fn target_group(ctx: &Context, caller: &Caller) -> Result<GroupId, OpError> {
     let group = caller
         .target_group
         .ok_or_else(|| invalid("name the group the new object goes to"))?;
     // An app's own groups are its account's by construction.
     let own = caller.as_app().is_some_and(|a| a.groups.contains(&group));
-    if !own && ctx.store.group(caller.account.id, group)?.is_none() {
+    let visible = caller.may(Action::ViewObjects, group)
+        && (own || ctx.store.group(caller.account.id, group)?.is_some());
+    if !visible {
         return Err(OpError {
             message: "no group with this id".into(),
             ..not_found(&Ctx::V2_1)

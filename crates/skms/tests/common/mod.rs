@@ -560,3 +560,23 @@ pub fn kmip_create_get_by_certificate(s: &mut KmipStream) -> String {
     assert_eq!(bytes.as_slice().len(), 32, "an AES-256 key");
     uid
 }
+
+/// The cell in column `header` of the first row of `table` that contains
+/// `row`, as `skms … --output table` prints a list (a header row, then
+/// columns aligned); its first word.
+pub fn table_cell(table: &str, row: &str, header: &str) -> String {
+    let mut lines = table.lines();
+    let head = lines.next().unwrap_or_default();
+    let at = head
+        .find(header)
+        .unwrap_or_else(|| panic!("no column {header} in {table}"));
+    let column = head[..at].chars().count();
+    let line = lines
+        .find(|l| l.contains(row))
+        .unwrap_or_else(|| panic!("no row with {row} in {table}"));
+    let rest: String = line.chars().skip(column).collect();
+    rest.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
