@@ -13,20 +13,41 @@
 //! | `server.key.sealed` | the server private key, sealed | 0600 |
 //! | `server-rsa.crt` | with `kmip_legacy_cipher_suites` only: an RSA server certificate (same names, same CA) then the CA | 0644 |
 //! | `server-rsa.key.sealed` | its private key (RSA-3072), sealed | 0600 |
+//! | `server.key`, `server-rsa.key` | only until the next start or SIGHUP: an operator's plaintext key for the `.crt` beside it (see below) | 0600 |
+//! | `*.crt.new`, `*.key.sealed.new` | only while a certificate and its key are being replaced (see below) | |
 //!
 //! A private key is never written in the clear: its PKCS#8 PEM is sealed
 //! (AES-256-GCM) under a fresh data key, and that data key is wrapped by the
 //! root of trust, both bound to the file's purpose. So whoever can unseal the
 //! root (an HSM later) can start the server, and a copy of the data directory
 //! without `root.key` reveals no private key.
+//!
+//! A certificate from the operator's own PKI replaces the server's: write its
+//! chain (leaf first, each certificate followed by its issuer) to `server.crt`
+//! and its unencrypted PEM key to `server.key`, then send SIGHUP (or start).
+//! The pair is checked ([`check_pair`]: the chain parses and links, the key
+//! matches, the certificate is valid now), the key is sealed into
+//! `server.key.sealed` and `server.key` is removed. A certificate that the
+//! server CA did not issue is never reissued by the server: renewing it is
+//! the operator's (a warning is logged in its last 30 days).
+//!
+//! A certificate and its key are replaced together (`commit_pair`): both are
+//! written to `.new` files and synced, then the key is renamed into place,
+//! then the certificate. A crash leaves the old pair, or the new key with its
+//! certificate in `.new`; the next start or reload finishes or undoes that
+//! (`recover_pair`), so the directory never serves a key with another's
+//! certificate.
 
 use crate::config::Config;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use openssl::pkey::PKey;
+use openssl::x509::X509;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, RsaKeySize, SerialNumber, PKCS_ECDSA_P256_SHA256,
     PKCS_RSA_SHA256,
 };
+use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use skms_core::keys::{FileRoot, Key256, KeyError, RootOfTrust};
 use skms_core::store::StoreError;
@@ -52,6 +73,10 @@ pub const SERVER_KEY_FILE: &str = "server.key.sealed";
 pub const SERVER_RSA_CERT_FILE: &str = "server-rsa.crt";
 /// The sealed RSA server private key file name.
 pub const SERVER_RSA_KEY_FILE: &str = "server-rsa.key.sealed";
+/// An operator's plaintext key for `server.crt`, sealed at the next start or SIGHUP.
+pub const SERVER_KEY_IMPORT_FILE: &str = "server.key";
+/// An operator's plaintext key for `server-rsa.crt`, sealed likewise.
+pub const SERVER_RSA_KEY_IMPORT_FILE: &str = "server-rsa.key";
 
 /// How long the CA is valid.
 const CA_DAYS: i64 = 3650;
@@ -121,6 +146,8 @@ pub struct DataDir {
     pub server_key: PrivateKeyDer<'static>,
     /// The RSA server certificate and key, when `kmip_legacy_cipher_suites` is on.
     pub rsa_server: Option<ServerCert>,
+    /// The server certificate files, to reload or reissue them while serving.
+    pub server_files: ServerCertFiles,
     /// What was created or renewed now, one line each, for the operator.
     pub created: Vec<String>,
 }
@@ -208,16 +235,22 @@ pub fn open(config: &Config) -> Result<DataDir, InitError> {
         (cert.der().clone(), key)
     };
 
-    let names = server_names(config);
+    let files = ServerCertFiles {
+        dir: dir.clone(),
+        root: root.clone(),
+        names: server_names(config),
+        legacy: config.kmip_legacy_cipher_suites,
+    };
     let issuer = Issuer::from_ca_cert_der(&ca_der, &ca_key).map_err(cert_err)?;
-    let (leaf, server_key) =
-        server_cert(dir, &*root, &issuer, &names, &ECDSA_SERVER, &mut created)?;
-    let rsa_server = if config.kmip_legacy_cipher_suites {
-        let (leaf, key) = server_cert(dir, &*root, &issuer, &names, &RSA_SERVER, &mut created)?;
-        Some(ServerCert {
-            chain: vec![leaf, ca_der.clone()],
-            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        })
+    let server = server_cert(&files, &ca_der, &issuer, &ECDSA_SERVER, &mut created)?;
+    let rsa_server = if files.legacy {
+        Some(server_cert(
+            &files,
+            &ca_der,
+            &issuer,
+            &RSA_SERVER,
+            &mut created,
+        )?)
     } else {
         None
     };
@@ -226,10 +259,11 @@ pub fn open(config: &Config) -> Result<DataDir, InitError> {
         store,
         root,
         ca_cert_path,
-        ca_cert: ca_der.clone(),
-        server_chain: vec![leaf, ca_der],
-        server_key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
+        ca_cert: ca_der,
+        server_chain: server.chain.clone(),
+        server_key: server.key.clone_key(),
         rsa_server,
+        server_files: files,
         created,
     })
 }
@@ -238,6 +272,8 @@ pub fn open(config: &Config) -> Result<DataDir, InitError> {
 struct ServerCertKind {
     cert_file: &'static str,
     key_file: &'static str,
+    /// An operator's plaintext key for `cert_file`, to seal ([`read_import`]).
+    import_file: &'static str,
     /// What the sealed key is bound to (see [`seal_context`]).
     purpose: &'static str,
     /// "server certificate", "RSA server certificate".
@@ -247,9 +283,10 @@ struct ServerCertKind {
 }
 
 /// The server certificate every TLS stack offers.
-const ECDSA_SERVER: ServerCertKind = ServerCertKind {
+static ECDSA_SERVER: ServerCertKind = ServerCertKind {
     cert_file: SERVER_CERT_FILE,
     key_file: SERVER_KEY_FILE,
+    import_file: SERVER_KEY_IMPORT_FILE,
     purpose: "server",
     label: "server certificate",
     generate: || KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256),
@@ -258,9 +295,10 @@ const ECDSA_SERVER: ServerCertKind = ServerCertKind {
 
 /// The RSA server certificate the TLS_RSA_WITH_AES_*_CBC_SHA256 suites need
 /// (their key exchange is RSA encryption to the certificate's key).
-const RSA_SERVER: ServerCertKind = ServerCertKind {
+static RSA_SERVER: ServerCertKind = ServerCertKind {
     cert_file: SERVER_RSA_CERT_FILE,
     key_file: SERVER_RSA_KEY_FILE,
+    import_file: SERVER_RSA_KEY_IMPORT_FILE,
     purpose: "server-rsa",
     label: "RSA server certificate",
     // aws-lc-rs generates it (through rcgen), so the key is a KeyPair like the
@@ -274,43 +312,500 @@ const RSA_SERVER: ServerCertKind = ServerCertKind {
     ],
 };
 
-/// Loads the server certificate of `kind` and its key, or issues them from the
-/// CA when they are missing, name other names than `names`, or near their end.
+/// Loads the server certificate of `kind` and its key at start: finishes or
+/// undoes an interrupted replacement, seals an operator's plaintext key, and
+/// issues a new certificate from the CA when there is none, or when the one the
+/// CA issued names other names than configured, nears its end or does not
+/// match its key. Another CA's certificate is kept as it is (its key must match).
 fn server_cert(
-    dir: &Path,
-    root: &dyn RootOfTrust,
+    files: &ServerCertFiles,
+    ca_der: &CertificateDer<'static>,
     issuer: &Issuer<'_, &KeyPair>,
-    names: &[String],
-    kind: &ServerCertKind,
+    kind: &'static ServerCertKind,
     created: &mut Vec<String>,
-) -> Result<(CertificateDer<'static>, KeyPair), InitError> {
+) -> Result<ServerCert, InitError> {
+    let dir = &files.dir;
+    if let Some(note) = recover_pair(dir, kind)? {
+        created.push(note);
+    }
     let cert_path = dir.join(kind.cert_file);
     let key_path = dir.join(kind.key_file);
+    if dir.join(kind.import_file).exists() {
+        let (cert, write) = read_import(dir, kind)?;
+        write.commit(dir, &*files.root)?;
+        created.push(format!(
+            "took the {} in {} with the key of {}: the key is now sealed in {} and {} is removed",
+            kind.label,
+            cert_path.display(),
+            kind.import_file,
+            key_path.display(),
+            kind.import_file
+        ));
+        return Ok(cert);
+    }
     if cert_path.exists() && key_path.exists() {
-        if let Some(leaf) = read_cert_pem(&cert_path)?.into_iter().next() {
-            match renewal_reason(&leaf, names)? {
-                None => return Ok((leaf, read_sealed_key(root, &key_path, kind.purpose)?)),
+        let chain = read_cert_pem(&cert_path)?;
+        if let Some(leaf) = chain.first() {
+            let cert = ServerCert {
+                chain: chain.clone(),
+                key: read_server_key(&*files.root, &key_path, kind.purpose)?,
+            };
+            if !issued_by(leaf, ca_der) {
+                // The operator's own PKI: theirs to renew, never replaced here.
+                check_pair(&cert, &cert_path, &key_path, false)?;
+                warn_if_ending(leaf, kind.label, &cert_path);
+                return Ok(cert);
+            }
+            let why = match check_pair(&cert, &cert_path, &key_path, false) {
+                Err(e) => Some(format!("it does not fit its key ({e})")),
+                Ok(()) => renewal_reason(leaf, &files.names)?,
+            };
+            match why {
+                None => return Ok(cert),
                 Some(why) => created.push(format!("reissuing the {}: {why}", kind.label)),
             }
         }
     }
-    let key = (kind.generate)().map_err(cert_err)?;
-    let cert = server_params(names, kind.key_usages)?
-        .signed_by(&key, issuer)
-        .map_err(cert_err)?;
-    write_sealed_key(root, &key_path, kind.purpose, &key)?;
     let ca_path = dir.join(CA_CERT_FILE);
     let ca_pem = std::fs::read_to_string(&ca_path).map_err(io(&ca_path))?;
-    write_public(&cert_path, format!("{}{}", cert.pem(), ca_pem).as_bytes())?;
+    let (cert, write) = issue_one(issuer, ca_der, &ca_pem, &files.names, kind)?;
+    write.commit(dir, &*files.root)?;
     created.push(format!(
         "created {} {} ({} years) for {}, its key sealed by the root key in {}",
         kind.label,
         cert_path.display(),
         SERVER_DAYS / 365,
-        names.join(", "),
+        files.names.join(", "),
         key_path.display()
     ));
-    Ok((cert.der().clone(), key))
+    Ok(cert)
+}
+
+/// The server certificate files of a data directory and what reissuing them
+/// needs: the root that seals their keys, the names they carry, and whether
+/// the RSA certificate of `kmip_legacy_cipher_suites` is kept too. What SIGHUP
+/// re-reads and the rotate route reissues ([`crate::tls::ServerIdentity`]).
+#[derive(Clone)]
+pub struct ServerCertFiles {
+    dir: PathBuf,
+    root: Arc<FileRoot>,
+    names: Vec<String>,
+    legacy: bool,
+}
+
+/// The certificates a server presents, with their keys.
+pub struct ServerCerts {
+    /// `server.crt` (ECDSA unless an operator put another key type there): every TLS stack offers it.
+    pub primary: ServerCert,
+    /// `server-rsa.crt`, with `kmip_legacy_cipher_suites` only.
+    pub rsa: Option<ServerCert>,
+}
+
+/// Server certificates read or issued but not yet in force on disk: build the
+/// TLS configurations from [`PendingCerts::certs`] first (so nothing is written
+/// that TLS refuses), then [`PendingCerts::commit`].
+pub struct PendingCerts {
+    certs: ServerCerts,
+    writes: Vec<PendingWrite>,
+    dir: PathBuf,
+    root: Arc<FileRoot>,
+}
+
+/// A certificate chain and its key, to write together ([`commit_pair`]).
+struct PendingWrite {
+    kind: &'static ServerCertKind,
+    chain_pem: String,
+    key_pem: Zeroizing<String>,
+    /// The operator's plaintext key file, removed once its key is sealed.
+    remove: Option<PathBuf>,
+}
+
+impl PendingWrite {
+    /// Seals the key and writes it with its chain; removes the plaintext key it came from.
+    fn commit(&self, dir: &Path, root: &dyn RootOfTrust) -> Result<(), InitError> {
+        let sealed = seal_pem(root, self.kind.purpose, &self.key_pem)?;
+        commit_pair(dir, self.kind, &self.chain_pem, &sealed)?;
+        if let Some(plain) = &self.remove {
+            std::fs::remove_file(plain).map_err(io(plain))?;
+            sync_dir(dir)?;
+        }
+        Ok(())
+    }
+}
+
+impl PendingCerts {
+    /// The certificates and keys, to check before they are committed.
+    pub fn certs(&self) -> &ServerCerts {
+        &self.certs
+    }
+
+    /// Writes what must be written (new pairs, sealed imported keys), each pair
+    /// crash-safely; the certificates are then the ones on disk.
+    pub fn commit(self) -> Result<ServerCerts, InitError> {
+        for w in &self.writes {
+            w.commit(&self.dir, &*self.root)?;
+        }
+        Ok(self.certs)
+    }
+}
+
+impl ServerCertFiles {
+    /// The kinds of server certificate this server keeps.
+    fn kinds(&self) -> Vec<&'static ServerCertKind> {
+        if self.legacy {
+            vec![&ECDSA_SERVER, &RSA_SERVER]
+        } else {
+            vec![&ECDSA_SERVER]
+        }
+    }
+
+    /// Whether the RSA certificate of `kmip_legacy_cipher_suites` is kept (and
+    /// OpenSSL serves KMIP).
+    pub fn legacy(&self) -> bool {
+        self.legacy
+    }
+
+    /// The certificates as the files hold them now (SIGHUP): an interrupted
+    /// replacement finished or undone, an operator's plaintext key taken with
+    /// the certificate beside it, and every pair checked ([`check_pair`]),
+    /// expiry included. Nothing of the operator's is sealed or removed until
+    /// [`PendingCerts::commit`].
+    pub fn read(&self) -> Result<PendingCerts, InitError> {
+        let mut certs = Vec::new();
+        let mut writes = Vec::new();
+        for kind in self.kinds() {
+            recover_pair(&self.dir, kind)?;
+            if self.dir.join(kind.import_file).exists() {
+                let (cert, write) = read_import(&self.dir, kind)?;
+                certs.push(cert);
+                writes.push(write);
+            } else {
+                let cert_path = self.dir.join(kind.cert_file);
+                let key_path = self.dir.join(kind.key_file);
+                let cert = ServerCert {
+                    chain: read_cert_pem(&cert_path)?,
+                    key: read_server_key(&*self.root, &key_path, kind.purpose)?,
+                };
+                check_pair(&cert, &cert_path, &key_path, true)?;
+                certs.push(cert);
+            }
+        }
+        Ok(self.pending(certs, writes))
+    }
+
+    /// New certificates from the server CA: the same names, new keys, as
+    /// start-up renewal issues them (the rotate route, the daily renewal).
+    pub fn issue(&self) -> Result<PendingCerts, InitError> {
+        let ca_path = self.dir.join(CA_CERT_FILE);
+        let ca_der = read_cert_pem(&ca_path)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| cert_err(format!("{} holds no certificate", ca_path.display())))?;
+        let ca_pem = std::fs::read_to_string(&ca_path).map_err(io(&ca_path))?;
+        let ca_key = read_sealed_key(&*self.root, &self.dir.join(CA_KEY_FILE), "ca")?;
+        let issuer = Issuer::from_ca_cert_der(&ca_der, &ca_key).map_err(cert_err)?;
+        let mut certs = Vec::new();
+        let mut writes = Vec::new();
+        for kind in self.kinds() {
+            let (cert, write) = issue_one(&issuer, &ca_der, &ca_pem, &self.names, kind)?;
+            certs.push(cert);
+            writes.push(write);
+        }
+        Ok(self.pending(certs, writes))
+    }
+
+    fn pending(&self, certs: Vec<ServerCert>, writes: Vec<PendingWrite>) -> PendingCerts {
+        let mut certs = certs.into_iter();
+        let primary = certs.next().expect("the primary certificate comes first");
+        PendingCerts {
+            certs: ServerCerts {
+                primary,
+                rsa: certs.next(),
+            },
+            writes,
+            dir: self.dir.clone(),
+            root: self.root.clone(),
+        }
+    }
+
+    /// Why the certificates in force (leaves `primary`, then `rsa`) should be
+    /// reissued from the server CA now, if they should: one the CA issued is in
+    /// its last 30 days. Another CA's certificate is the operator's to renew: it
+    /// only gets a warning in the log.
+    pub fn renewal_due(
+        &self,
+        primary: &CertificateDer<'_>,
+        rsa: Option<&CertificateDer<'_>>,
+    ) -> Result<Option<String>, InitError> {
+        let ca_path = self.dir.join(CA_CERT_FILE);
+        let ca = read_cert_pem(&ca_path)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| cert_err(format!("{} holds no certificate", ca_path.display())))?;
+        let leaves = std::iter::once((primary, &ECDSA_SERVER)).chain(rsa.map(|r| (r, &RSA_SERVER)));
+        for (leaf, kind) in leaves {
+            if !issued_by(leaf, &ca) {
+                warn_if_ending(leaf, kind.label, &self.dir.join(kind.cert_file));
+            } else if seconds_left(leaf)? < RENEW_BEFORE_DAYS * 86_400 {
+                return Ok(Some(format!(
+                    "the {} expires within {RENEW_BEFORE_DAYS} days",
+                    kind.label
+                )));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// A new certificate of `kind` from `issuer` for `names`, with a new key, and
+/// what writing it means.
+fn issue_one(
+    issuer: &Issuer<'_, &KeyPair>,
+    ca_der: &CertificateDer<'static>,
+    ca_pem: &str,
+    names: &[String],
+    kind: &'static ServerCertKind,
+) -> Result<(ServerCert, PendingWrite), InitError> {
+    let key = (kind.generate)().map_err(cert_err)?;
+    let cert = server_params(names, kind.key_usages)?
+        .signed_by(&key, issuer)
+        .map_err(cert_err)?;
+    let issued = ServerCert {
+        chain: vec![cert.der().clone(), ca_der.clone()],
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    };
+    let write = PendingWrite {
+        kind,
+        chain_pem: format!("{}{}", cert.pem(), ca_pem),
+        key_pem: Zeroizing::new(key.serialize_pem()),
+        remove: None,
+    };
+    Ok((issued, write))
+}
+
+/// The certificate of `kind` with the operator's plaintext key beside it
+/// (`server.key`: PKCS#8, SEC1 or PKCS#1 PEM, unencrypted), checked
+/// ([`check_pair`]), and what sealing it means.
+fn read_import(
+    dir: &Path,
+    kind: &'static ServerCertKind,
+) -> Result<(ServerCert, PendingWrite), InitError> {
+    let import = dir.join(kind.import_file);
+    let cert_path = dir.join(kind.cert_file);
+    let pem = Zeroizing::new(std::fs::read(&import).map_err(io(&import))?);
+    let key = PKey::private_key_from_pem(&pem).map_err(|e| {
+        cert_err(format!(
+            "{}: not an unencrypted PEM private key ({e})",
+            import.display()
+        ))
+    })?;
+    let pkcs8 = Zeroizing::new(key.private_key_to_pem_pkcs8().map_err(cert_err)?);
+    let key_pem = Zeroizing::new(String::from_utf8_lossy(&pkcs8).into_owned());
+    let cert = ServerCert {
+        chain: read_cert_pem(&cert_path)?,
+        key: PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+            .map_err(|e| cert_err(format!("{}: {e}", import.display())))?,
+    };
+    check_pair(&cert, &cert_path, &import, true)?;
+    let mut chain_pem = String::new();
+    for der in &cert.chain {
+        let pem = X509::from_der(der)
+            .and_then(|c| c.to_pem())
+            .map_err(cert_err)?;
+        chain_pem.push_str(&String::from_utf8_lossy(&pem));
+    }
+    let write = PendingWrite {
+        kind,
+        chain_pem,
+        key_pem,
+        remove: Some(import),
+    };
+    Ok((cert, write))
+}
+
+/// Checks a server certificate chain and its key, as read from `path` and
+/// `key_path`: every certificate parses and is signed by the next one (leaf
+/// first), the key parses and is the leaf's, and (with `validity`) the leaf
+/// is valid now.
+pub fn check_pair(
+    cert: &ServerCert,
+    path: &Path,
+    key_path: &Path,
+    validity: bool,
+) -> Result<(), InitError> {
+    let what = path.display();
+    let key_what = key_path.display();
+    if cert.chain.is_empty() {
+        return Err(cert_err(format!("{what} holds no certificate")));
+    }
+    let mut x509s = Vec::new();
+    for (i, der) in cert.chain.iter().enumerate() {
+        x509s.push(
+            X509::from_der(der).map_err(|e| {
+                cert_err(format!("{what}: certificate {} does not parse: {e}", i + 1))
+            })?,
+        );
+    }
+    for (i, pair) in x509s.windows(2).enumerate() {
+        let signed = pair[1]
+            .public_key()
+            .and_then(|k| pair[0].verify(&k))
+            .unwrap_or(false);
+        if !signed {
+            return Err(cert_err(format!(
+                "{what}: certificate {} is not signed by certificate {} (put the leaf first, \
+                 each certificate followed by its issuer)",
+                i + 1,
+                i + 2
+            )));
+        }
+    }
+    let key = PKey::private_key_from_der(cert.key.secret_der())
+        .map_err(|e| cert_err(format!("the private key in {key_what} does not parse: {e}")))?;
+    let matches = x509s[0]
+        .public_key()
+        .map(|p| p.public_eq(&key))
+        .unwrap_or(false);
+    if !matches {
+        return Err(cert_err(format!(
+            "the private key in {key_what} does not match the certificate in {what}"
+        )));
+    }
+    if validity {
+        let (_, x) = x509_parser::parse_x509_certificate(&cert.chain[0]).map_err(cert_err)?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let (from, to) = (
+            x.validity().not_before.timestamp(),
+            x.validity().not_after.timestamp(),
+        );
+        if now > to {
+            return Err(cert_err(format!(
+                "the certificate in {what} expired on {}",
+                x.validity().not_after
+            )));
+        }
+        if now < from {
+            return Err(cert_err(format!(
+                "the certificate in {what} is not valid before {}",
+                x.validity().not_before
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `ca` signed `leaf`.
+fn issued_by(leaf: &[u8], ca: &[u8]) -> bool {
+    match (X509::from_der(leaf), X509::from_der(ca)) {
+        (Ok(leaf), Ok(ca)) => ca
+            .public_key()
+            .and_then(|k| leaf.verify(&k))
+            .unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// Seconds until `leaf` ends (negative once it has).
+fn seconds_left(leaf: &[u8]) -> Result<i64, InitError> {
+    let (_, x) = x509_parser::parse_x509_certificate(leaf).map_err(cert_err)?;
+    Ok(x.validity().not_after.timestamp() - time::OffsetDateTime::now_utc().unix_timestamp())
+}
+
+/// Logs a warning when the operator's certificate `leaf` (from `path`) is in its last 30 days.
+fn warn_if_ending(leaf: &[u8], label: &str, path: &Path) {
+    if let Ok(left) = seconds_left(leaf) {
+        if left < RENEW_BEFORE_DAYS * 86_400 {
+            tracing::warn!(
+                days_left = left / 86_400,
+                file = %path.display(),
+                "the {label} is not from the server CA, so the server does not renew it: \
+                 replace it and send SIGHUP, or rotate to one from the server CA"
+            );
+        }
+    }
+}
+
+/// The `.new` files of a pair being replaced: (certificate, sealed key).
+fn pending_paths(dir: &Path, kind: &ServerCertKind) -> (PathBuf, PathBuf) {
+    (
+        dir.join(format!("{}.new", kind.cert_file)),
+        dir.join(format!("{}.new", kind.key_file)),
+    )
+}
+
+/// Replaces the certificate of `kind` and its sealed key so that a crash at
+/// any point leaves a matching pair (after [`recover_pair`]): both `.new`
+/// files written and synced, then the key renamed into place, then the
+/// certificate, the directory synced after each step.
+fn commit_pair(
+    dir: &Path,
+    kind: &ServerCertKind,
+    chain_pem: &str,
+    sealed_key: &str,
+) -> Result<(), InitError> {
+    let (cert_new, key_new) = pending_paths(dir, kind);
+    discard_pending(dir, &cert_new, &key_new)?;
+    write_synced(&key_new, sealed_key.as_bytes(), 0o600)?;
+    write_synced(&cert_new, chain_pem.as_bytes(), 0o644)?;
+    sync_dir(dir)?;
+    let key = dir.join(kind.key_file);
+    std::fs::rename(&key_new, &key).map_err(io(&key))?;
+    sync_dir(dir)?;
+    // From here on the new pair is the one: recovery finishes it.
+    let cert = dir.join(kind.cert_file);
+    std::fs::rename(&cert_new, &cert).map_err(io(&cert))?;
+    sync_dir(dir)
+}
+
+/// Finishes or undoes a [`commit_pair`] that a crash interrupted: the new key
+/// already in place (no `.key.sealed.new`) and its certificate still in `.new`
+/// means finish; a `.key.sealed.new` means the old pair was never touched, so
+/// undo. What it did, if anything, for the operator.
+fn recover_pair(dir: &Path, kind: &ServerCertKind) -> Result<Option<String>, InitError> {
+    let (cert_new, key_new) = pending_paths(dir, kind);
+    if key_new.exists() {
+        discard_pending(dir, &cert_new, &key_new)?;
+        return Ok(Some(format!(
+            "discarded an unfinished replacement of the {} (the previous one stays)",
+            kind.label
+        )));
+    }
+    if cert_new.exists() {
+        let cert = dir.join(kind.cert_file);
+        std::fs::rename(&cert_new, &cert).map_err(io(&cert))?;
+        sync_dir(dir)?;
+        return Ok(Some(format!(
+            "finished an interrupted replacement of the {} in {}",
+            kind.label,
+            cert.display()
+        )));
+    }
+    Ok(None)
+}
+
+/// Removes the `.new` files, the certificate first: an interrupted removal
+/// leaves a `.key.sealed.new`, which [`recover_pair`] undoes, never a lone
+/// certificate, which it would finish.
+fn discard_pending(dir: &Path, cert_new: &Path, key_new: &Path) -> Result<(), InitError> {
+    for p in [cert_new, key_new] {
+        match std::fs::remove_file(p) {
+            Ok(()) => sync_dir(dir)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(p)(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Makes the renames and removals in `dir` durable.
+fn sync_dir(dir: &Path) -> Result<(), InitError> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// The names of the server certificate: loopback, this host, and the configured ones.
@@ -413,27 +908,10 @@ fn renewal_reason(
     if left < RENEW_BEFORE_DAYS * 86_400 {
         return Ok(Some("it expires within 30 days".into()));
     }
-    let mut have = BTreeSet::new();
-    if let Ok(Some(san)) = x.subject_alternative_name() {
-        for n in &san.value.general_names {
-            match n {
-                x509_parser::extensions::GeneralName::DNSName(d) => {
-                    have.insert(d.to_ascii_lowercase());
-                }
-                x509_parser::extensions::GeneralName::IPAddress(ip) => {
-                    let ip = match ip.len() {
-                        4 => <[u8; 4]>::try_from(*ip).ok().map(std::net::IpAddr::from),
-                        16 => <[u8; 16]>::try_from(*ip).ok().map(std::net::IpAddr::from),
-                        _ => None,
-                    };
-                    if let Some(ip) = ip {
-                        have.insert(ip.to_string());
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
+    let have: BTreeSet<String> = san_names(&x)
+        .into_iter()
+        .map(|n| n.to_ascii_lowercase())
+        .collect();
     let want: BTreeSet<String> = names
         .iter()
         .map(|n| match n.parse::<std::net::IpAddr>() {
@@ -449,6 +927,30 @@ fn renewal_reason(
         )));
     }
     Ok(None)
+}
+
+/// The DNS names and IP addresses of a certificate's subjectAltName, in order.
+pub fn san_names(x: &x509_parser::certificate::X509Certificate<'_>) -> Vec<String> {
+    let mut names = Vec::new();
+    if let Ok(Some(san)) = x.subject_alternative_name() {
+        for n in &san.value.general_names {
+            match n {
+                x509_parser::extensions::GeneralName::DNSName(d) => names.push(d.to_string()),
+                x509_parser::extensions::GeneralName::IPAddress(ip) => {
+                    let ip = match ip.len() {
+                        4 => <[u8; 4]>::try_from(*ip).ok().map(std::net::IpAddr::from),
+                        16 => <[u8; 16]>::try_from(*ip).ok().map(std::net::IpAddr::from),
+                        _ => None,
+                    };
+                    if let Some(ip) = ip {
+                        names.push(ip.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    names
 }
 
 /// The certificates of a PEM file, in order.
@@ -467,32 +969,58 @@ fn seal_context(purpose: &str) -> Vec<u8> {
     format!("skms/tls-private-key/v1:{purpose}").into_bytes()
 }
 
-/// Writes `key` sealed: a fresh data key seals its PEM, the root wraps the data key.
+/// Writes `key` sealed ([`seal_pem`]).
 fn write_sealed_key(
     root: &dyn RootOfTrust,
     path: &Path,
     purpose: &str,
     key: &KeyPair,
 ) -> Result<(), InitError> {
+    let pem = Zeroizing::new(key.serialize_pem());
+    write_private(path, seal_pem(root, purpose, &pem)?.as_bytes())
+}
+
+/// The sealed key file text of a private key PEM: a fresh data key seals the
+/// PEM, the root wraps the data key.
+fn seal_pem(root: &dyn RootOfTrust, purpose: &str, pem: &str) -> Result<String, InitError> {
     let ctx = seal_context(purpose);
     let data_key = Key256::generate()?;
     let wrapped = root.wrap(&data_key, &ctx)?;
-    let pem = Zeroizing::new(key.serialize_pem());
     let sealed = data_key.seal(pem.as_bytes(), &ctx)?;
-    let text = format!(
+    Ok(format!(
         "{SEALED_MAGIC}\n{}\n{}\n",
         hex::encode(wrapped),
         hex::encode(sealed)
-    );
-    write_private(path, text.as_bytes())
+    ))
 }
 
-/// Reads what [`write_sealed_key`] wrote.
+/// Reads what [`write_sealed_key`] wrote, as a key that can sign (the CA's).
 fn read_sealed_key(
     root: &dyn RootOfTrust,
     path: &Path,
     purpose: &str,
 ) -> Result<KeyPair, InitError> {
+    KeyPair::from_pem(&read_sealed_pem(root, path, purpose)?).map_err(cert_err)
+}
+
+/// Reads a sealed server key: any key type TLS can use (an operator's RSA or
+/// ECDSA key as well as the ones made here).
+fn read_server_key(
+    root: &dyn RootOfTrust,
+    path: &Path,
+    purpose: &str,
+) -> Result<PrivateKeyDer<'static>, InitError> {
+    let pem = read_sealed_pem(root, path, purpose)?;
+    PrivateKeyDer::from_pem_slice(pem.as_bytes())
+        .map_err(|e| cert_err(format!("{}: {e}", path.display())))
+}
+
+/// The private key PEM a sealed key file holds.
+fn read_sealed_pem(
+    root: &dyn RootOfTrust,
+    path: &Path,
+    purpose: &str,
+) -> Result<Zeroizing<String>, InitError> {
     let text = std::fs::read_to_string(path).map_err(io(path))?;
     let bad = || cert_err(format!("{} is not a sealed key file", path.display()));
     let mut lines = text.lines();
@@ -505,7 +1033,7 @@ fn read_sealed_key(
     let data_key = root.unwrap(&wrapped, &ctx)?;
     let pem = data_key.open(&sealed, &ctx)?;
     let pem = std::str::from_utf8(&pem).map_err(|_| bad())?;
-    KeyPair::from_pem(pem).map_err(cert_err)
+    Ok(Zeroizing::new(pem.to_string()))
 }
 
 /// Writes a file only its owner can read, atomically (temporary file, then rename).
@@ -518,9 +1046,19 @@ fn write_public(path: &Path, bytes: &[u8]) -> Result<(), InitError> {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), InitError> {
-    use std::io::Write;
     let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
+    write_synced(&tmp, bytes, mode)?;
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `bytes` to a new file at `path` (replacing any) with `mode`, and syncs it.
+fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> Result<(), InitError> {
+    use std::io::Write;
+    let _ = std::fs::remove_file(path);
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -530,10 +1068,9 @@ fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), InitError> {
     }
     #[cfg(not(unix))]
     let _ = mode;
-    let mut f = opts.open(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    let mut f = opts.open(path).map_err(io(path))?;
+    f.write_all(bytes).map_err(io(path))?;
+    f.sync_all().map_err(io(path))
 }
 
 #[cfg(test)]
@@ -642,6 +1179,215 @@ mod tests {
                 p.display()
             );
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A scratch data directory for `name`, and a configuration on it.
+    fn scratch(name: &str) -> (PathBuf, Config) {
+        let dir = std::env::temp_dir().join(format!("skms-init-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let config = Config {
+            data_dir: dir.clone(),
+            ..Config::default()
+        };
+        (dir, config)
+    }
+
+    /// An operator's CA and a leaf it signs for `names` (valid from `from` to
+    /// `to`, Unix seconds): (leaf then CA as PEM, the leaf's key PEM, leaf DER).
+    fn operator_cert(names: &[&str], from: i64, to: i64) -> (String, String, Vec<u8>) {
+        let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut ca = CertificateParams::default();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "Operator CA");
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, &ca_key);
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut p = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap();
+        p.not_before = time::OffsetDateTime::from_unix_timestamp(from).unwrap();
+        p.not_after = time::OffsetDateTime::from_unix_timestamp(to).unwrap();
+        let leaf = p.signed_by(&key, &issuer).unwrap();
+        (
+            format!("{}{}", leaf.pem(), ca_cert.pem()),
+            key.serialize_pem(),
+            leaf.der().to_vec(),
+        )
+    }
+
+    fn now() -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+
+    #[test]
+    fn a_replacement_cut_short_by_a_crash_leaves_a_pair_that_matches() {
+        let (dir, config) = scratch("crash");
+        let first = open(&config).unwrap();
+        let old = first.server_chain[0].clone();
+        let files = first.server_files.clone();
+        drop(first);
+
+        // Cut before the key was renamed: both `.new` files, the old pair stays.
+        let pending = files.issue().unwrap();
+        let new = pending.certs().primary.chain[0].clone();
+        let w = &pending.writes[0];
+        let sealed = seal_pem(&*files.root, w.kind.purpose, &w.key_pem).unwrap();
+        let (cert_new, key_new) = pending_paths(&dir, w.kind);
+        write_synced(&key_new, sealed.as_bytes(), 0o600).unwrap();
+        write_synced(&cert_new, w.chain_pem.as_bytes(), 0o644).unwrap();
+        let again = open(&config).unwrap();
+        assert!(
+            again.created.iter().any(|l| l.contains("discarded")),
+            "{:?}",
+            again.created
+        );
+        assert_eq!(again.server_chain[0], old);
+        assert!(!cert_new.exists() && !key_new.exists());
+        drop(again);
+
+        // Cut after the key was renamed: the certificate is moved in too.
+        write_synced(&cert_new, w.chain_pem.as_bytes(), 0o644).unwrap();
+        std::fs::write(dir.join(SERVER_KEY_FILE), &sealed).unwrap();
+        let again = open(&config).unwrap();
+        assert!(
+            again.created.iter().any(|l| l.contains("finished")),
+            "{:?}",
+            again.created
+        );
+        assert_eq!(again.server_chain[0], new);
+        let cert = ServerCert {
+            chain: again.server_chain.clone(),
+            key: again.server_key.clone_key(),
+        };
+        check_pair(
+            &cert,
+            &dir.join(SERVER_CERT_FILE),
+            &dir.join(SERVER_KEY_FILE),
+            true,
+        )
+        .unwrap();
+        drop(again);
+
+        // A whole commit, then a reload: the same certificate, nothing left over.
+        let pending = files.issue().unwrap();
+        let newer = pending.certs().primary.chain[0].clone();
+        pending.commit().unwrap();
+        let read = files.read().unwrap();
+        assert_eq!(read.certs().primary.chain[0], newer);
+        assert!(read.writes.is_empty(), "nothing to write");
+        assert!(!cert_new.exists() && !key_new.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_operator_certificate_is_sealed_then_kept_as_it_is() {
+        let (dir, config) = scratch("operator");
+        drop(open(&config).unwrap());
+        let (chain, key, leaf) =
+            operator_cert(&["kms.example.org"], now() - 60, now() + 10 * 86_400);
+        std::fs::write(dir.join(SERVER_CERT_FILE), chain).unwrap();
+        std::fs::write(dir.join(SERVER_KEY_IMPORT_FILE), key).unwrap();
+
+        let took = open(&config).unwrap();
+        assert!(
+            took.created
+                .iter()
+                .any(|l| l.contains("took the server certificate")),
+            "{:?}",
+            took.created
+        );
+        assert_eq!(took.server_chain[0].as_ref(), leaf.as_slice());
+        assert_eq!(took.server_chain.len(), 2, "its chain, not the server CA");
+        assert!(!dir.join(SERVER_KEY_IMPORT_FILE).exists());
+        drop(took);
+
+        // Other names than configured, 10 days left: still never reissued.
+        let again = open(&config).unwrap();
+        assert!(again.created.is_empty(), "{:?}", again.created);
+        assert_eq!(again.server_chain[0].as_ref(), leaf.as_slice());
+        let files = again.server_files.clone();
+        assert_eq!(
+            files.renewal_due(&again.server_chain[0], None).unwrap(),
+            None,
+            "the operator renews its own"
+        );
+        drop(again);
+
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let p = entry.unwrap().path();
+            let bytes = std::fs::read(&p).unwrap();
+            assert!(
+                !bytes.windows(11).any(|w| w == b"PRIVATE KEY"),
+                "{} holds a private key in the clear",
+                p.display()
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_pair_is_refused_for_a_wrong_key_a_broken_chain_or_dates_out_of_range() {
+        let (dir, config) = scratch("refused");
+        let data = open(&config).unwrap();
+        let files = data.server_files.clone();
+        let cert_path = dir.join(SERVER_CERT_FILE);
+        let import = dir.join(SERVER_KEY_IMPORT_FILE);
+        let refused = |chain: &str, key: &str, why: &str| {
+            std::fs::write(&cert_path, chain).unwrap();
+            std::fs::write(&import, key).unwrap();
+            let Err(e) = files.read() else {
+                panic!("accepted; wanted {why}")
+            };
+            assert!(e.to_string().contains(why), "{e}; wanted {why}");
+            assert!(import.exists(), "the operator's key is left as it was");
+        };
+        let (good, good_key, _) = operator_cert(&["localhost"], now() - 60, now() + 86_400);
+        let (_, other_key, _) = operator_cert(&["localhost"], now() - 60, now() + 86_400);
+        refused(&good, &other_key, "does not match the certificate");
+        let (old, old_key, _) = operator_cert(&["localhost"], now() - 7200, now() - 3600);
+        refused(&old, &old_key, "expired on");
+        let (early, early_key, _) = operator_cert(&["localhost"], now() + 3600, now() + 7200);
+        refused(&early, &early_key, "is not valid before");
+        // The leaf followed by another CA than its issuer.
+        let (other_chain, _, _) = operator_cert(&["localhost"], now() - 60, now() + 86_400);
+        let leaf_pem = &good[..good.find("-----END CERTIFICATE-----").unwrap() + 26];
+        let other_ca = &other_chain[other_chain.find("-----END CERTIFICATE-----").unwrap() + 26..];
+        refused(
+            &format!("{leaf_pem}{other_ca}"),
+            &good_key,
+            "is not signed by certificate 2",
+        );
+        refused(&good, "not a key", "not an unencrypted PEM private key");
+        // And with the right key it is taken.
+        std::fs::write(&cert_path, &good).unwrap();
+        std::fs::write(&import, &good_key).unwrap();
+        let pending = files.read().unwrap();
+        pending.commit().unwrap();
+        assert!(!import.exists());
+        drop(data);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_daily_check_renews_only_what_the_server_ca_issued_near_its_end() {
+        let (dir, config) = scratch("due");
+        let data = open(&config).unwrap();
+        let files = data.server_files.clone();
+        assert_eq!(
+            files.renewal_due(&data.server_chain[0], None).unwrap(),
+            None
+        );
+        // A certificate of the server CA with 10 days left is due.
+        let ca_key = read_sealed_key(&*data.root, &dir.join(CA_KEY_FILE), "ca").unwrap();
+        let issuer = Issuer::from_ca_cert_der(&data.ca_cert, &ca_key).unwrap();
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut p = server_params(&files.names, &[KeyUsagePurpose::DigitalSignature]).unwrap();
+        p.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(10);
+        let ending = p.signed_by(&key, &issuer).unwrap();
+        let why = files.renewal_due(ending.der(), None).unwrap();
+        assert!(why.is_some_and(|w| w.contains("expires within 30 days")));
+        drop(data);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -60,6 +60,9 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// Where every authentication and operation is recorded.
     pub audit: Arc<AuditLog>,
+    /// The server's own certificate, to show, reload or rotate while serving
+    /// (none for a listener set up without one, as in some tests).
+    pub server_identity: Option<Arc<tls::ServerIdentity>>,
 }
 
 impl Shared {
@@ -88,6 +91,7 @@ impl Shared {
                 })?,
             ),
             store,
+            server_identity: None,
         })
     }
 
@@ -100,6 +104,14 @@ impl Shared {
     pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
         Shared { metrics, ..self }
     }
+
+    /// The same, serving the certificate of `identity` (which the REST API shows and rotates).
+    pub fn with_server_identity(self, identity: Arc<tls::ServerIdentity>) -> Self {
+        Shared {
+            server_identity: Some(identity),
+            ..self
+        }
+    }
 }
 
 /// The TLS stack that serves KMIP connections.
@@ -108,8 +120,10 @@ pub enum Acceptor {
     /// rustls, the default: TLS 1.3 and 1.2, ECDHE key exchange and AEAD only.
     Rustls(TlsAcceptor),
     /// OpenSSL, with `kmip_legacy_cipher_suites`: the same plus the KMIP
-    /// profile suites TLS_RSA_WITH_AES_128/256_CBC_SHA256 ([`tls::openssl_context`]).
-    OpenSsl(SslContext),
+    /// profile suites TLS_RSA_WITH_AES_128/256_CBC_SHA256 ([`tls::openssl_context`]);
+    /// each connection takes the context in force when it is accepted
+    /// ([`tls::ServerIdentity`] swaps it when the server certificate changes).
+    OpenSsl(Arc<tls::Swap<SslContext>>),
 }
 
 impl Acceptor {
@@ -230,7 +244,8 @@ async fn serve_connection(
                 shared.metrics.tls_handshake_failed(metrics::Listener::Kmip);
             }
         }
-        Acceptor::OpenSsl(ctx) => {
+        Acceptor::OpenSsl(live) => {
+            let ctx = live.get();
             if let Some(tls) = handshake(peer, limit, openssl_accept(&ctx, tcp)).await {
                 let chain = tls::openssl_peer_chain(tls.ssl());
                 serve_tls(tls, chain, peer, shared, stop).await;

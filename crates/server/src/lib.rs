@@ -1,6 +1,11 @@
 //! The network front of Sovereign KMS: configuration, first start (data
 //! directory, root key, server CA and certificate), TLS with client
 //! identities, the KMIP over TLS listener and the REST API over HTTPS.
+//!
+//! The server certificate changes without a restart ([`tls::ServerIdentity`]):
+//! SIGHUP re-reads it from the data directory, `POST
+//! /v1/server/certificate/rotate` reissues it from the server CA, and a daily
+//! check reissues one of the server CA's in its last 30 days.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -25,7 +30,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
-use tracing::info;
+use tracing::{error, info, warn};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +47,9 @@ pub enum ServerError {
     /// OpenSSL refused the legacy-suite KMIP TLS configuration.
     #[error("TLS (OpenSSL): {0}")]
     OpenSsl(#[from] openssl::error::ErrorStack),
+    /// The server certificate was refused.
+    #[error(transparent)]
+    Certificate(#[from] tls::CertError),
     /// The KMIP address could not be bound.
     #[error("cannot listen on {addr}: {reason}")]
     Bind {
@@ -72,6 +80,8 @@ pub struct Running {
     pub metrics: Arc<metrics::Metrics>,
     /// What the listeners share (store as they see it, keyring, metrics): for [`metrics::readiness`].
     pub shared: Arc<Shared>,
+    /// The server certificate KMIP and HTTPS present, to reload or rotate.
+    pub identity: Arc<tls::ServerIdentity>,
     shutdown: broadcast::Sender<()>,
     task: JoinHandle<()>,
 }
@@ -104,11 +114,14 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
     let data = tokio::task::spawn_blocking(move || init::open(&cfg))
         .await
         .map_err(|e| init::InitError::Cert(format!("initialization panicked: {e}")))??;
+    // One server certificate for KMIP and HTTPS, swappable while serving.
+    let identity = tls::ServerIdentity::new(&data)?;
     // KMIP over TLS: rustls, or OpenSSL when the KMIP profile's TLS_RSA suites are wanted.
-    let kmip_acceptor = if config.kmip_legacy_cipher_suites {
-        kmip_listener::Acceptor::OpenSsl(tls::openssl_context(&data)?)
-    } else {
-        kmip_listener::Acceptor::Rustls(tokio_rustls::TlsAcceptor::from(tls::server_config(&data)?))
+    let kmip_acceptor = match identity.openssl() {
+        Some(live) => kmip_listener::Acceptor::OpenSsl(live),
+        None => kmip_listener::Acceptor::Rustls(tokio_rustls::TlsAcceptor::from(
+            tls::server_config(identity.clone())?,
+        )),
     };
     let kmip_tls = kmip_acceptor.describe();
     let listener = tokio::net::TcpListener::bind(config.kmip_addr)
@@ -150,7 +163,8 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         Shared::new(config, store, Arc::new(Keyring::new(root.clone())))
             .map_err(|e| init::InitError::Cert(format!("cannot set up authentication: {e}")))?
             .with_metrics(metrics.clone())
-            .with_audit(audit),
+            .with_audit(audit)
+            .with_server_identity(identity.clone()),
     );
     // The REST API: bound before anything is served, so a taken port fails the start.
     let https_listener = tokio::net::TcpListener::bind(config.https_addr)
@@ -184,14 +198,11 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         shared: shared.clone(),
         ca_pem: std::fs::read_to_string(&data.ca_cert_path)
             .map_err(|e| init::InitError::Cert(format!("cannot read the CA certificate: {e}")))?,
-        server_pem: std::fs::read_to_string(data.path.join(init::SERVER_CERT_FILE)).map_err(
-            |e| init::InitError::Cert(format!("cannot read the server certificate: {e}")),
-        )?,
     });
     let (shutdown, _) = broadcast::channel(1);
     let https_task = tokio::spawn(rest::serve(
         https_listener,
-        tokio_rustls::TlsAcceptor::from(rest::https_config(&data)?),
+        tokio_rustls::TlsAcceptor::from(tls::https_config(identity.clone())?),
         rest::router(rest_state),
         config.max_connections,
         config.handshake_timeout,
@@ -205,6 +216,8 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         config.max_connections,
     );
     let kmip_task = tokio::spawn(kmip.run(shutdown.subscribe()));
+    reload_on_hangup(identity.clone(), shutdown.subscribe());
+    tokio::spawn(renew_daily(identity.clone(), shutdown.subscribe()));
     let task = tokio::spawn(async move {
         let _ = kmip_task.await;
         let _ = https_task.await;
@@ -220,9 +233,75 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         root,
         metrics,
         shared,
+        identity,
         shutdown,
         task,
     })
+}
+
+/// How often the server checks whether its certificate needs renewing.
+const RENEWAL_CHECK: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Re-reads the server certificate from the data directory on each SIGHUP
+/// until `stop` ([`tls::ServerIdentity::reload`]); a refused one is logged
+/// and the previous one kept. The handler is installed before this returns,
+/// so a SIGHUP once the server says it listens never kills it.
+fn reload_on_hangup(identity: Arc<tls::ServerIdentity>, mut stop: broadcast::Receiver<()>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %e, "cannot handle SIGHUP: the server certificate reloads only by restart or the REST API");
+                return;
+            }
+        };
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.recv() => break,
+                    got = hangups.recv() => if got.is_none() { break },
+                }
+                info!("SIGHUP: reloading the server certificate");
+                let id = identity.clone();
+                match tokio::task::spawn_blocking(move || id.reload()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => error!(
+                        error = %e,
+                        still_served = %identity.served().primary.sha256,
+                        "SIGHUP: the server certificate was NOT reloaded; the previous one is still served"
+                    ),
+                    Err(e) => error!(error = %e, "SIGHUP: reloading the server certificate failed"),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = (identity, stop);
+}
+
+/// Once a day until `stop`: reissues a server certificate of the server CA
+/// that is in its last 30 days ([`tls::ServerIdentity::renew_if_due`]).
+async fn renew_daily(identity: Arc<tls::ServerIdentity>, mut stop: broadcast::Receiver<()>) {
+    // At start `init::open` has just renewed what was due.
+    let start = tokio::time::Instant::now() + RENEWAL_CHECK;
+    let mut ticks = tokio::time::interval_at(start, RENEWAL_CHECK);
+    loop {
+        tokio::select! {
+            _ = stop.recv() => break,
+            _ = ticks.tick() => {}
+        }
+        let id = identity.clone();
+        match tokio::task::spawn_blocking(move || id.renew_if_due()).await {
+            Ok(Ok(Some((why, _)))) => info!(%why, "server certificate renewed"),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => {
+                error!(error = %e, "renewing the server certificate failed; the current one is still served")
+            }
+            Err(e) => error!(error = %e, "renewing the server certificate failed"),
+        }
+    }
 }
 
 /// Resolves once `stopping` says the server is stopping (at once if it already

@@ -12,8 +12,13 @@
 //! ([`openssl_context`]): the same suites plus the KMIP profile suites
 //! TLS_RSA_WITH_AES_128/256_CBC_SHA256, which rustls does not implement; the
 //! same client-certificate policy, and the same [`identify`] after the handshake.
+//!
+//! The server's own certificate is a [`ServerIdentity`]: KMIP and HTTPS ask it
+//! at each handshake, so a reload (SIGHUP) or a rotation (the REST API, the
+//! daily renewal) reaches every new connection at once while open ones keep
+//! the certificate of their handshake.
 
-use crate::init::DataDir;
+use crate::init::{self, DataDir, InitError, ServerCertFiles, ServerCerts};
 use openssl::error::ErrorStack;
 use openssl::pkey::PKey;
 use openssl::ssl::{SslContext, SslMethod, SslOptions, SslRef, SslVerifyMode, SslVersion};
@@ -21,13 +26,16 @@ use openssl::x509::X509;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
 use rustls_pki_types::{CertificateDer, UnixTime};
 use skms_core::ids::AppId;
 use skms_core::model::{App, AuthMethod};
 use skms_core::ops::Caller;
 use skms_core::store::{Store, StoreError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
+use tracing::info;
 
 /// The crypto provider: aws-lc-rs with rustls's default suites (TLS 1.3 and
 /// 1.2, ECDHE key exchange, AEAD ciphers only).
@@ -35,9 +43,10 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-/// The rustls server configuration: the data directory's server certificate,
-/// TLS 1.3 and 1.2, client certificates requested but optional.
-pub fn server_config(data: &DataDir) -> Result<Arc<ServerConfig>, rustls::Error> {
+/// The rustls server configuration of KMIP: the server certificate of
+/// `identity` (as it is at each handshake), TLS 1.3 and 1.2, client
+/// certificates requested but optional.
+pub fn server_config(identity: Arc<ServerIdentity>) -> Result<Arc<ServerConfig>, rustls::Error> {
     let provider = provider();
     let verifier = Arc::new(OfferedClientAuth {
         provider: provider.clone(),
@@ -45,10 +54,283 @@ pub fn server_config(data: &DataDir) -> Result<Arc<ServerConfig>, rustls::Error>
     let mut cfg = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_client_cert_verifier(verifier)
-        .with_single_cert(data.server_chain.clone(), data.server_key.clone_key())?;
+        .with_cert_resolver(identity);
     // vCenter opens many short connections: resumption saves full handshakes.
     cfg.session_storage = rustls::server::ServerSessionMemoryCache::new(4096);
     Ok(Arc::new(cfg))
+}
+
+/// The rustls server configuration of the REST API: the server certificate
+/// of `identity` (as it is at each handshake), TLS 1.3 and 1.2 (AEAD suites
+/// only), no client certificate, HTTP/1.1.
+pub fn https_config(identity: Arc<ServerIdentity>) -> Result<Arc<ServerConfig>, rustls::Error> {
+    let mut cfg = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_cert_resolver(identity);
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(cfg))
+}
+
+/// A value replaced whole while others read it: a reader takes a clone (an
+/// `Arc`, a reference-counted OpenSSL context) and keeps it as long as it
+/// needs; a swap changes only what later reads get.
+pub struct Swap<T: Clone>(RwLock<T>);
+
+impl<T: Clone> Swap<T> {
+    /// Holds `value`.
+    pub fn new(value: T) -> Self {
+        Swap(RwLock::new(value))
+    }
+
+    /// The value now.
+    pub fn get(&self) -> T {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the value for every later [`Swap::get`].
+    fn set(&self, value: T) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = value;
+    }
+}
+
+/// Why the server certificate was not changed (the previous one is still served).
+#[derive(Debug, thiserror::Error)]
+pub enum CertError {
+    /// The files could not be read, checked, issued or written.
+    #[error(transparent)]
+    Files(#[from] InitError),
+    /// rustls refused the certificate or its key.
+    #[error("rustls refuses the server certificate: {0}")]
+    Rustls(#[from] rustls::Error),
+    /// OpenSSL refused the certificate or its key (the legacy-suite KMIP listener).
+    #[error("OpenSSL refuses the server certificate: {0}")]
+    OpenSsl(#[from] ErrorStack),
+}
+
+/// What a served certificate says, for the REST API and the log.
+#[derive(Clone, Debug)]
+pub struct CertFacts {
+    /// Subject distinguished name.
+    pub subject: String,
+    /// Issuer distinguished name.
+    pub issuer: String,
+    /// Serial number, hex.
+    pub serial: String,
+    /// The DNS names and IP addresses it is for (subjectAltName).
+    pub names: Vec<String>,
+    /// Start of validity, seconds since the Unix epoch.
+    pub not_before: i64,
+    /// End of validity, seconds since the Unix epoch.
+    pub not_after: i64,
+    /// SHA-256 fingerprint of the DER certificate, hex.
+    pub sha256: String,
+}
+
+impl CertFacts {
+    /// The facts of DER certificate `der`.
+    pub fn of(der: &[u8]) -> Result<Self, String> {
+        let (_, x) = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| format!("not an X.509 certificate: {e}"))?;
+        Ok(CertFacts {
+            subject: x.subject().to_string(),
+            issuer: x.issuer().to_string(),
+            serial: hex::encode(x.raw_serial()),
+            names: init::san_names(&x),
+            not_before: x.validity().not_before.timestamp(),
+            not_after: x.validity().not_after.timestamp(),
+            sha256: hex::encode(fingerprint(der)),
+        })
+    }
+}
+
+/// The certificates being served now.
+#[derive(Clone, Debug)]
+pub struct Served {
+    /// The certificate KMIP (rustls) and HTTPS present: `server.crt`.
+    pub primary: CertFacts,
+    /// Its chain as presented (leaf first), PEM.
+    pub chain_pem: String,
+    /// With the legacy suites, the RSA certificate OpenSSL also presents: `server-rsa.crt`.
+    pub rsa: Option<CertFacts>,
+}
+
+/// The rustls and OpenSSL forms of one set of server certificates, built
+/// before any of them is swapped in, so that a refusal changes nothing.
+struct Built {
+    certified: Arc<CertifiedKey>,
+    openssl: Option<SslContext>,
+    served: Arc<Served>,
+    rsa_leaf: Option<CertificateDer<'static>>,
+}
+
+/// The server's own certificate, swappable while serving. rustls asks it for
+/// the certificate of each new handshake ([`ResolvesServerCert`]; KMIP and
+/// HTTPS share it); the legacy-suite OpenSSL listener takes its current
+/// context per connection ([`ServerIdentity::openssl`]). A connection keeps
+/// what its handshake got; every later handshake sees a change at once.
+///
+/// A change is all or nothing: the new certificates are read or issued,
+/// checked, turned into both TLS forms, written to the data directory
+/// (crash-safely), and only then swapped in. On any error the previous
+/// certificates stay, in memory and on disk.
+pub struct ServerIdentity {
+    files: ServerCertFiles,
+    provider: Arc<CryptoProvider>,
+    certified: Swap<Arc<CertifiedKey>>,
+    openssl: Option<Arc<Swap<SslContext>>>,
+    served: Swap<Arc<Served>>,
+    /// The RSA leaf OpenSSL presents, with the legacy suites.
+    rsa_leaf: Swap<Option<CertificateDer<'static>>>,
+    /// One change at a time (SIGHUP, the REST API and the daily renewal may meet).
+    changing: Mutex<()>,
+}
+
+impl std::fmt::Debug for ServerIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerIdentity")
+            .field("served", &self.served.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResolvesServerCert for ServerIdentity {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.certified.get())
+    }
+}
+
+impl ServerIdentity {
+    /// The identity of the certificates `data` opened at start; with the
+    /// legacy suites, an OpenSSL context too.
+    pub fn new(data: &DataDir) -> Result<Arc<Self>, CertError> {
+        let provider = provider();
+        let certs = ServerCerts {
+            primary: init::ServerCert {
+                chain: data.server_chain.clone(),
+                key: data.server_key.clone_key(),
+            },
+            rsa: data.rsa_server.as_ref().map(|r| init::ServerCert {
+                chain: r.chain.clone(),
+                key: r.key.clone_key(),
+            }),
+        };
+        let legacy = data.server_files.legacy();
+        let built = build(&provider, &certs, legacy)?;
+        Ok(Arc::new(ServerIdentity {
+            files: data.server_files.clone(),
+            provider,
+            certified: Swap::new(built.certified),
+            openssl: built.openssl.map(|c| Arc::new(Swap::new(c))),
+            served: Swap::new(built.served),
+            rsa_leaf: Swap::new(built.rsa_leaf),
+            changing: Mutex::new(()),
+        }))
+    }
+
+    /// The OpenSSL context new legacy-suite KMIP connections take (with the legacy suites only).
+    pub fn openssl(&self) -> Option<Arc<Swap<SslContext>>> {
+        self.openssl.clone()
+    }
+
+    /// The certificates served now.
+    pub fn served(&self) -> Arc<Served> {
+        self.served.get()
+    }
+
+    /// Serves the certificate files as they are now (SIGHUP): an operator's
+    /// `server.crt` with its plaintext `server.key` (sealed, then removed), or
+    /// `server.crt` with `server.key.sealed`. The chain must parse and link,
+    /// the key match, the certificate be valid now. Blocking.
+    pub fn reload(&self) -> Result<Arc<Served>, CertError> {
+        let _one = self.changing.lock().unwrap_or_else(|p| p.into_inner());
+        let pending = self.files.read()?;
+        self.swap_in(pending, "reloaded from the data directory")
+    }
+
+    /// Serves new certificates from the server CA (the same names, new keys),
+    /// written to the data directory first. Blocking.
+    pub fn rotate(&self) -> Result<Arc<Served>, CertError> {
+        let _one = self.changing.lock().unwrap_or_else(|p| p.into_inner());
+        self.rotate_locked("rotated")
+    }
+
+    /// Rotates when a certificate the server CA issued is in its last 30 days
+    /// (the daily check): why, and what is served now; `None` when not due.
+    /// Blocking.
+    pub fn renew_if_due(&self) -> Result<Option<(String, Arc<Served>)>, CertError> {
+        let _one = self.changing.lock().unwrap_or_else(|p| p.into_inner());
+        let certified = self.certified.get();
+        let primary = certified.end_entity_cert()?;
+        let rsa = self.rsa_leaf.get();
+        let Some(why) = self.files.renewal_due(primary, rsa.as_ref())? else {
+            return Ok(None);
+        };
+        let served = self.rotate_locked(&format!("renewed ({why})"))?;
+        Ok(Some((why, served)))
+    }
+
+    fn rotate_locked(&self, how: &str) -> Result<Arc<Served>, CertError> {
+        let pending = self.files.issue()?;
+        self.swap_in(pending, how)
+    }
+
+    /// Builds both TLS forms of `pending`, commits it to disk, then swaps it in.
+    fn swap_in(&self, pending: init::PendingCerts, how: &str) -> Result<Arc<Served>, CertError> {
+        let built = build(&self.provider, pending.certs(), self.openssl.is_some())?;
+        pending.commit()?;
+        self.certified.set(built.certified);
+        if let (Some(live), Some(ctx)) = (&self.openssl, built.openssl) {
+            live.set(ctx);
+        }
+        self.served.set(built.served.clone());
+        self.rsa_leaf.set(built.rsa_leaf);
+        info!(
+            sha256 = %built.served.primary.sha256,
+            serial = %built.served.primary.serial,
+            not_after = built.served.primary.not_after,
+            rsa_sha256 = built.served.rsa.as_ref().map(|r| r.sha256.as_str()),
+            "server certificate {how}: new handshakes present it"
+        );
+        Ok(built.served)
+    }
+}
+
+/// The rustls and (with `openssl`) OpenSSL forms of `certs`.
+fn build(
+    provider: &Arc<CryptoProvider>,
+    certs: &ServerCerts,
+    openssl: bool,
+) -> Result<Built, CertError> {
+    let certified = CertifiedKey::from_der(
+        certs.primary.chain.clone(),
+        certs.primary.key.clone_key(),
+        provider,
+    )?;
+    let ctx = if openssl {
+        Some(openssl_context(certs)?)
+    } else {
+        None
+    };
+    let facts = |der: &[u8]| CertFacts::of(der).map_err(InitError::Cert);
+    let mut chain_pem = String::new();
+    for der in &certs.primary.chain {
+        chain_pem.push_str(&String::from_utf8_lossy(&X509::from_der(der)?.to_pem()?));
+    }
+    let served = Served {
+        primary: facts(&certs.primary.chain[0])?,
+        chain_pem,
+        rsa: match &certs.rsa {
+            Some(r) => Some(facts(&r.chain[0])?),
+            None => None,
+        },
+    };
+    Ok(Built {
+        certified: Arc::new(certified),
+        openssl: ctx,
+        served: Arc::new(served),
+        rsa_leaf: certs.rsa.as_ref().map(|r| r.chain[0].clone()),
+    })
 }
 
 /// The TLS 1.2 suites of the OpenSSL listener, most preferred first: those
@@ -71,7 +353,7 @@ rsa_pss_rsae_sha512:rsa_pss_rsae_sha384:rsa_pss_rsae_sha256:RSA+SHA512:RSA+SHA38
 /// client certificates requested but optional and any chain accepted, as
 /// [`OfferedClientAuth`] does (OpenSSL still checks CertificateVerify, so the
 /// client holds the key), the caller being identified after the handshake.
-pub fn openssl_context(data: &DataDir) -> Result<SslContext, ErrorStack> {
+pub fn openssl_context(certs: &ServerCerts) -> Result<SslContext, ErrorStack> {
     let mut b = SslContext::builder(SslMethod::tls_server())?;
     b.set_min_proto_version(Some(SslVersion::TLS1_2))?;
     b.set_max_proto_version(Some(SslVersion::TLS1_3))?;
@@ -87,20 +369,29 @@ pub fn openssl_context(data: &DataDir) -> Result<SslContext, ErrorStack> {
     b.set_session_id_context(b"skms-kmip")?;
     b.set_session_cache_size(4096);
     // One slot per key type: OpenSSL picks the certificate the suite needs.
-    let mut certs = vec![(&data.server_chain, &data.server_key)];
-    if let Some(rsa) = &data.rsa_server {
-        certs.push((&rsa.chain, &rsa.key));
-    }
-    for (chain, key) in certs {
-        let Some(leaf) = chain.first() else { continue };
+    let mut pairs = vec![&certs.primary];
+    pairs.extend(&certs.rsa);
+    // The extra chain is the context's, shared by both slots: the issuers of
+    // both (one server CA, unless an operator put another chain in place).
+    let mut extra: Vec<&CertificateDer<'static>> = Vec::new();
+    for pair in pairs {
+        let Some(leaf) = pair.chain.first() else {
+            continue;
+        };
         let leaf = X509::from_der(leaf)?;
         b.set_certificate(&leaf)?;
-        let key = PKey::private_key_from_der(key.secret_der())?;
+        let key = PKey::private_key_from_der(pair.key.secret_der())?;
         b.set_private_key(&key)?;
         b.check_private_key()?;
+        for c in &pair.chain[1..] {
+            if !extra.contains(&c) {
+                extra.push(c);
+            }
+        }
     }
-    // Both certificates are issued by the server CA: one chain serves both.
-    b.add_extra_chain_cert(X509::from_der(&data.ca_cert)?)?;
+    for c in extra {
+        b.add_extra_chain_cert(X509::from_der(c)?)?;
+    }
     Ok(b.build())
 }
 

@@ -499,7 +499,15 @@ async fn account_ca(
     ))
 )]
 async fn server_certificate(State(state): State<Arc<RestState>>) -> Response {
-    ([(header::CONTENT_TYPE, PEM)], state.server_pem.clone()).into_response()
+    // What is served now: a rotation or a reload changes it without a restart.
+    match &state.shared.server_identity {
+        Some(identity) => (
+            [(header::CONTENT_TYPE, PEM)],
+            identity.served().chain_pem.clone(),
+        )
+            .into_response(),
+        None => ApiError::not_found("server certificate").into_response(),
+    }
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ mod objects;
 mod observe;
 mod openapi;
 pub mod request_id;
+mod server_cert;
 mod tenancy;
 mod users;
 
@@ -56,8 +57,6 @@ pub struct RestState {
     pub shared: Arc<Shared>,
     /// The server CA certificate, PEM.
     pub ca_pem: String,
-    /// The server certificate then the server CA (`server.crt`), PEM.
-    pub server_pem: String,
 }
 
 /// The peer address of the connection a request came on.
@@ -90,6 +89,7 @@ fn api() -> (Router<Arc<RestState>>, utoipa::openapi::OpenApi) {
         .merge(certs::routes())
         .merge(audit::routes())
         .merge(users::routes())
+        .merge(server_cert::routes())
         .merge(objects::routes())
         .split_for_parts();
     openapi::conventions(&mut doc);
@@ -299,19 +299,6 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
-}
-
-/// The HTTPS server configuration: the server certificate, TLS 1.3 and 1.2
-/// (rustls, AEAD suites only), no client certificate, HTTP/1.1.
-pub fn https_config(
-    data: &crate::init::DataDir,
-) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
-    let mut cfg = rustls::ServerConfig::builder_with_provider(crate::tls::provider())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-        .with_no_client_auth()
-        .with_single_cert(data.server_chain.clone(), data.server_key.clone_key())?;
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(cfg))
 }
 
 /// The longest a REST connection may live: an admin API needs no long-lived
