@@ -561,6 +561,55 @@ pub fn kmip_create_get_by_certificate(s: &mut KmipStream) -> String {
     uid
 }
 
+/// A blocking HTTPS client of `server`'s REST API that trusts the server CA
+/// of its data directory, and the API's base URL (`https://127.0.0.1:PORT`).
+pub fn rest_client(server: &Server) -> (reqwest::blocking::Client, String) {
+    let pem = std::fs::read(server.dir.join("ca.crt")).unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+        .build()
+        .unwrap();
+    (client, format!("https://127.0.0.1:{}", server.https_port))
+}
+
+/// Over the REST API of `base`, `admin` creates the user `name` with `role`,
+/// which then changes its one-time password to `password` (so that it can
+/// sign in and act): its id and login.
+pub fn rest_usable_user(
+    client: &reqwest::blocking::Client,
+    base: &str,
+    admin: &Login,
+    name: &str,
+    role: &str,
+    password: &str,
+) -> (String, Login) {
+    let resp = client
+        .post(format!("{base}/v1/users"))
+        .basic_auth(&admin.user, Some(&admin.password))
+        .json(&serde_json::json!({ "name": name, "role": role }))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::CREATED, "user {name}");
+    let made: serde_json::Value = resp.json().unwrap();
+    let one_time = made["password"].as_str().unwrap();
+    let resp = client
+        .put(format!("{base}/v1/me/password"))
+        .basic_auth(name, Some(one_time))
+        .json(&serde_json::json!({ "old_password": one_time, "new_password": password }))
+        .send()
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        reqwest::StatusCode::NO_CONTENT,
+        "{name}'s password"
+    );
+    let login = Login {
+        user: name.into(),
+        password: password.into(),
+    };
+    (made["user"]["id"].as_str().unwrap().to_string(), login)
+}
+
 /// The cell in column `header` of the first row of `table` that contains
 /// `row`, as `skms … --output table` prints a list (a header row, then
 /// columns aligned); its first word.
