@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod bench;
 mod certs;
+mod objects;
 mod profile;
 mod serve;
 mod ttlv;
@@ -78,6 +79,14 @@ enum Command {
         #[command(flatten)]
         conn: admin::Conn,
     },
+    /// Security objects (keys, secrets) of your account: list, show, create, import, activate,
+    /// revoke, destroy, rotate, move, through the REST API.
+    Object {
+        #[command(subcommand)]
+        cmd: objects::ObjectCommand,
+        #[command(flatten)]
+        conn: admin::Conn,
+    },
     /// Download the server's CA certificate (to give to vCenter: "Make vCenter trust KMS").
     CaCert(admin::CaCertArgs),
     /// Certificates of your account with their expiry, as its admin, through the REST API.
@@ -127,6 +136,7 @@ fn main() -> ExitCode {
             certs::AppCommands::Admin(cmd) => return admin::app(cmd, conn),
             certs::AppCommands::Certs(cmd) => return certs::app(cmd, conn),
         },
+        Command::Object { cmd, conn } => return objects::object(cmd, conn),
         Command::CaCert(args) => return admin::ca_cert(args),
         Command::Cert { cmd, conn } => return certs::cert(cmd, conn),
         Command::AccountCa { args, conn } => return certs::account_ca(args, conn),
