@@ -1077,6 +1077,19 @@ fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> Result<(), InitError> {
 mod tests {
     use super::*;
 
+    /// Fails if a file of `dir` holds a PEM private key.
+    fn assert_no_private_key_in_the_clear(dir: &Path) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let p = entry.unwrap().path();
+            let bytes = std::fs::read(&p).unwrap();
+            assert!(
+                !bytes.windows(11).any(|w| w == b"PRIVATE KEY"),
+                "{} holds a private key in the clear",
+                p.display()
+            );
+        }
+    }
+
     #[test]
     fn first_start_creates_then_later_starts_load_and_names_changes_reissue() {
         let dir = std::env::temp_dir().join(format!("skms-init-{}", std::process::id()));
@@ -1104,15 +1117,7 @@ mod tests {
         assert_eq!(renamed.ca_cert, ca, "the CA stays");
         assert_ne!(renamed.server_chain[0], leaf);
 
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let p = entry.unwrap().path();
-            let bytes = std::fs::read(&p).unwrap();
-            assert!(
-                !bytes.windows(11).any(|w| w == b"PRIVATE KEY"),
-                "{} holds a private key in the clear",
-                p.display()
-            );
-        }
+        assert_no_private_key_in_the_clear(&dir);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -1170,15 +1175,7 @@ mod tests {
         );
         assert_ne!(renamed.rsa_server.as_ref().unwrap().chain[0], leaf);
 
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let p = entry.unwrap().path();
-            let bytes = std::fs::read(&p).unwrap();
-            assert!(
-                !bytes.windows(11).any(|w| w == b"PRIVATE KEY"),
-                "{} holds a private key in the clear",
-                p.display()
-            );
-        }
+        assert_no_private_key_in_the_clear(&dir);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -1314,15 +1311,7 @@ mod tests {
         );
         drop(again);
 
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let p = entry.unwrap().path();
-            let bytes = std::fs::read(&p).unwrap();
-            assert!(
-                !bytes.windows(11).any(|w| w == b"PRIVATE KEY"),
-                "{} holds a private key in the clear",
-                p.display()
-            );
-        }
+        assert_no_private_key_in_the_clear(&dir);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

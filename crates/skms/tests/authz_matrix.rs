@@ -589,24 +589,7 @@ fn fixture(dir: &std::path::Path) -> Fixture {
         &["-addext", "basicConstraints=critical,CA:FALSE"],
     );
     common::self_signed_p256(&pki, "ca", "/CN=Matrix CA", &[]);
-    common::openssl(
-        &pki,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "csr.key",
-            "-out",
-            "app.csr",
-            "-subj",
-            "/CN=matrix csr",
-        ],
-    );
+    common::csr_p256(&pki, "csr.key", "app.csr", "/CN=matrix csr");
     let read = |name: &str| std::fs::read_to_string(pki.join(name)).unwrap();
     let mut f = Fixture {
         leaf_pem: read("leaf.crt"),

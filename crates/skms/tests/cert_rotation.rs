@@ -356,23 +356,11 @@ fn operator_pki(work: &Path) {
          basicConstraints=critical,CA:FALSE\n",
     )
     .unwrap();
-    common::openssl(
+    common::csr_p256(
         work,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "leaf.key",
-            "-out",
-            "leaf.csr",
-            "-subj",
-            "/O=Operator/CN=kms.operator.test",
-        ],
+        "leaf.key",
+        "leaf.csr",
+        "/O=Operator/CN=kms.operator.test",
     );
     common::openssl(
         work,

@@ -24,14 +24,8 @@ struct Api {
 
 impl Api {
     fn new(server: &Server) -> Self {
-        let pem = std::fs::read(server.dir.join("ca.crt")).unwrap();
-        Api {
-            client: Client::builder()
-                .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
-                .build()
-                .unwrap(),
-            base: format!("https://127.0.0.1:{}", server.https_port),
-        }
+        let (client, base) = common::rest_client(server);
+        Api { client, base }
     }
 
     fn call(
@@ -74,27 +68,8 @@ impl Api {
 
 /// A user of the tenant's account with `role`, its one-time password changed.
 fn user(api: &Api, admin: &Login, name: &str, role: &str) -> Login {
-    let made = api.ok(
-        Method::POST,
-        "/v1/users",
-        admin,
-        Some(json!({"name": name, "role": role})),
-    );
-    let first = Login {
-        user: name.into(),
-        password: made["password"].as_str().unwrap().into(),
-    };
     let password = format!("{name}-Chosen-Passw0rd");
-    api.ok(
-        Method::PUT,
-        "/v1/me/password",
-        &first,
-        Some(json!({"old_password": first.password, "new_password": password})),
-    );
-    Login {
-        user: name.into(),
-        password,
-    }
+    common::rest_usable_user(&api.client, &api.base, admin, name, role, &password).1
 }
 
 fn ids(page: &Json) -> Vec<String> {

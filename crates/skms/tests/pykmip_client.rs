@@ -173,23 +173,7 @@ fn pykmip_authenticates_with_pinned_and_ca_issued_certificates() {
             "keyUsage=critical,keyCertSign,cRLSign",
         ],
     );
-    common::openssl(
-        &certs,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "issued.key",
-            "-out",
-            "issued.csr",
-            "-subj",
-            &format!("/CN={app_id}"),
-        ],
-    );
+    common::csr_p256(&certs, "issued.key", "issued.csr", &format!("/CN={app_id}"));
     // X.509 v3 with the extensions a CA such as vCenter's VMCA puts in client certificates.
     std::fs::write(
         certs.join("client.ext"),

@@ -22,14 +22,8 @@ struct Api {
 
 impl Api {
     fn new(server: &Server) -> Self {
-        let pem = std::fs::read(server.dir.join("ca.crt")).unwrap();
-        Api {
-            client: Client::builder()
-                .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
-                .build()
-                .unwrap(),
-            base: format!("https://127.0.0.1:{}", server.https_port),
-        }
+        let (client, base) = common::rest_client(server);
+        Api { client, base }
     }
 
     fn req(

@@ -155,23 +155,11 @@ fn expired(dir: &Path, name: &str, ca: bool) {
         ),
     )
     .unwrap();
-    openssl(
+    common::csr_p256(
         dir,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.csr"),
-            "-subj",
-            &format!("/CN={name}"),
-        ],
+        &format!("{name}.key"),
+        &format!("{name}.csr"),
+        &format!("/CN={name}"),
     );
     openssl(
         dir,
@@ -343,23 +331,11 @@ fn vcenters_four_trust_paths_each_end_in_a_kmip_create_and_get() {
             "keyUsage=critical,keyCertSign,cRLSign",
         ],
     );
-    openssl(
+    common::csr_p256(
         &w,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "vmca-client.key",
-            "-out",
-            "vmca-client.csr",
-            "-subj",
-            &format!("/CN={app2}"),
-        ],
+        "vmca-client.key",
+        "vmca-client.csr",
+        &format!("/CN={app2}"),
     );
     std::fs::write(
         p("client.ext"),

@@ -422,6 +422,29 @@ pub fn openssl(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A new P-256 key `key` and a CSR `csr` for it with `subject`, made by the
+/// `openssl` command line in `dir`.
+pub fn csr_p256(dir: &Path, key: &str, csr: &str, subject: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            csr,
+            "-subj",
+            subject,
+        ],
+    );
+}
+
 /// Makes `NAME.key` and a self-signed `NAME.crt` in `dir` with `openssl req`:
 /// ECDSA P-256, valid 30 days, subject `subject`, `extra` options added.
 pub fn self_signed_p256(dir: &Path, name: &str, subject: &str, extra: &[&str]) {
@@ -628,4 +651,68 @@ pub fn table_cell(table: &str, row: &str, header: &str) -> String {
         .next()
         .unwrap_or_default()
         .to_string()
+}
+
+// ---- the web console's cookies (console_security.rs) ----
+
+/// Like [`rest_client`], but redirects are not followed: a test sees the 303
+/// and its `Location`, and each answer's own `Set-Cookie`.
+pub fn console_client(server: &Server) -> (reqwest::blocking::Client, String) {
+    let pem = std::fs::read(server.dir.join("ca.crt")).unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    (client, format!("https://127.0.0.1:{}", server.https_port))
+}
+
+/// One `Set-Cookie` of an answer: name, value and attributes as sent.
+#[derive(Clone, Debug)]
+pub struct SetCookie {
+    /// The cookie's name.
+    pub name: String,
+    /// Its value (empty when the answer clears it).
+    pub value: String,
+    /// `Path=/`, `Secure`, `HttpOnly`, `SameSite=Strict`, `Max-Age=0`…
+    pub attributes: Vec<String>,
+}
+
+impl SetCookie {
+    /// The value of attribute `name` (`Path`, `SameSite`, `Max-Age`), or
+    /// `Some("")` for a flag (`Secure`, `HttpOnly`) that is present.
+    pub fn attribute(&self, name: &str) -> Option<String> {
+        self.attributes.iter().find_map(|a| {
+            let (n, v) = a.split_once('=').unwrap_or((a.as_str(), ""));
+            n.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
+        })
+    }
+}
+
+/// Every `Set-Cookie` of `headers`, parsed.
+pub fn set_cookies(headers: &reqwest::header::HeaderMap) -> Vec<SetCookie> {
+    headers
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .map(|v| {
+            let text = v.to_str().unwrap();
+            let mut parts = text.split(';');
+            let (name, value) = parts.next().unwrap().split_once('=').unwrap();
+            SetCookie {
+                name: name.trim().to_string(),
+                value: value.trim().to_string(),
+                attributes: parts.map(|a| a.trim().to_string()).collect(),
+            }
+        })
+        .collect()
+}
+
+/// The `Set-Cookie` named `name` of `cookies` (there must be one).
+pub fn set_cookie<'a>(cookies: &'a [SetCookie], name: &str) -> &'a SetCookie {
+    cookies
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no Set-Cookie {name} in {cookies:#?}"))
 }
