@@ -12,10 +12,14 @@
 //! Every route is registered with its OpenAPI 3.1 description (utoipa), and
 //! the document is served at `/v1/openapi.json`. Every answer carries an
 //! `X-Request-Id`; every refusal is `{"code", "message", "request_id"}`.
+//!
+//! The web console is served at `/console/` by the same router (outside the
+//! document), with cookie sessions whose changes need a CSRF token.
 
 mod audit;
 mod auth;
 mod certs;
+mod console;
 mod error;
 mod extract;
 mod kmip;
@@ -96,11 +100,13 @@ fn api() -> (Router<Arc<RestState>>, utoipa::openapi::OpenApi) {
     (router, doc)
 }
 
-/// The REST API: the routes of [`api`], axum's own 404 and 405 in the API's
-/// error form, the body limit, and the request-id layer around all of it.
+/// The REST API: the routes of [`api`] and the web console's, axum's own 404
+/// and 405 in the API's error form, the body limit, the request-id layer, and
+/// the security headers around all of it.
 pub fn router(state: Arc<RestState>) -> Router {
     let (routes, doc) = api();
     routes
+        .merge(console::routes())
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .fallback(|| async { ApiError::not_found("endpoint") })
         .layer(axum::middleware::from_fn_with_state(
@@ -110,6 +116,7 @@ pub fn router(state: Arc<RestState>) -> Router {
         .layer(axum::Extension(openapi::Document::of(&doc)))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(request_id::layer))
+        .layer(axum::middleware::from_fn(console::headers))
         .with_state(state)
 }
 

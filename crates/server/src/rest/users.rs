@@ -6,10 +6,11 @@
 
 use super::error::ErrorBody;
 use super::extract::{ApiJson, ApiPath};
-use super::{blocking, now, ApiError, ApiResult, Principal, RestState};
+use super::{blocking, now, ApiError, ApiResult, Peer, Principal, RestState};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use skms_core::access;
@@ -51,7 +52,7 @@ pub(super) fn access_principal(
 
 /// A user as the API shows it (never its password hash).
 #[derive(Serialize, ToSchema)]
-struct UserView {
+pub(super) struct UserView {
     /// Its id.
     #[schema(format = Uuid)]
     id: String,
@@ -122,7 +123,7 @@ impl From<&Session> for Tokens {
 }
 
 /// A refused sign-in: 401, or 429 with `Retry-After` while locked.
-fn login_refused(e: LoginError) -> Response {
+pub(super) fn login_refused(e: LoginError) -> Response {
     match e {
         LoginError::Refused => {
             ApiError::new(super::ErrorCode::Unauthorized, "wrong name or password").into_response()
@@ -162,18 +163,75 @@ fn login_refused(e: LoginError) -> Response {
         (status = 429, description = "Locked after repeated failures", body = ErrorBody),
     )
 )]
-async fn login(State(state): State<Arc<RestState>>, ApiJson(body): ApiJson<LoginBody>) -> Response {
-    let store = state.shared.clone();
+async fn login(
+    State(state): State<Arc<RestState>>,
+    peer: Option<Extension<Peer>>,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Response {
+    let ip = peer.map(|p| p.0 .0.ip());
+    match sign_in(&state, "rest.password", ip, body.username, body.password).await {
+        Ok(session) => Json(Tokens::from(&session)).into_response(),
+        Err(refused) => refused,
+    }
+}
+
+/// Signs `username` in (the REST API's and the console's sign-in): the new
+/// session, or the refusal's answer (401; 429 with `Retry-After`). A wrong
+/// password or a locked name is recorded as a failed authentication by
+/// `method` (`rest.password`, `console.password`).
+pub(super) async fn sign_in(
+    state: &Arc<RestState>,
+    method: &'static str,
+    ip: Option<std::net::IpAddr>,
+    username: String,
+    password: String,
+) -> Result<Session, Response> {
+    let shared = state.shared.clone();
+    let name = username.clone();
     let done = tokio::task::spawn_blocking(move || {
-        let password = zeroize::Zeroizing::new(body.password);
-        tenancy::login(&*store.store, &body.username, &password, now())
+        let password = zeroize::Zeroizing::new(password);
+        tenancy::login(&*shared.store, &name, &password, now())
     })
     .await;
     match done {
-        Ok(Ok(session)) => Json(Tokens::from(&session)).into_response(),
-        Ok(Err(e)) => login_refused(e),
-        Err(e) => ApiError::internal(e).into_response(),
+        Ok(Ok(session)) => Ok(session),
+        Ok(Err(e)) => {
+            // Recorded: a refused password (the default reason) or a locked name.
+            let reason = match &e {
+                LoginError::Refused => None,
+                LoginError::Locked { .. } => Some(e.to_string()),
+                _ => return Err(login_refused(e)),
+            };
+            let ip = ip.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
+            super::auth::record_failed_sign_in(state, method, ip, username, reason).await;
+            Err(login_refused(e))
+        }
+        Err(e) => Err(ApiError::internal(e).into_response()),
     }
+}
+
+/// Exchanges a refresh token for a new session (the REST API's and the
+/// console's refresh): the new pair, or the refusal's answer (401).
+pub(super) async fn refresh_session(
+    state: &Arc<RestState>,
+    refresh_token: String,
+) -> Result<Session, Response> {
+    let shared = state.shared.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        tenancy::refresh(&*shared.store, &refresh_token, now())
+    })
+    .await;
+    match done {
+        Ok(Ok(session)) => Ok(session),
+        Ok(Err(e)) => Err(login_refused(e)),
+        Err(e) => Err(ApiError::internal(e).into_response()),
+    }
+}
+
+/// Ends the session of `access_token` (every pair of its sign-in).
+pub(super) async fn end_session(state: &Arc<RestState>, access_token: String) -> ApiResult<()> {
+    let shared = state.shared.clone();
+    blocking(move || Ok(tenancy::logout(&*shared.store, &access_token)?)).await
 }
 
 /// `POST /v1/session/refresh`.
@@ -202,19 +260,14 @@ async fn refresh(
     State(state): State<Arc<RestState>>,
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> Response {
-    let shared = state.shared.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        tenancy::refresh(&*shared.store, &body.refresh_token, now())
-    })
-    .await;
-    match done {
-        Ok(Ok(session)) => Json(Tokens::from(&session)).into_response(),
-        Ok(Err(e)) => login_refused(e),
-        Err(e) => ApiError::internal(e).into_response(),
+    match refresh_session(&state, body.refresh_token).await {
+        Ok(session) => Json(Tokens::from(&session)).into_response(),
+        Err(refused) => refused,
     }
 }
 
-/// Sign out: the bearer token (and its refresh token) stop working.
+/// Sign out: the bearer token (or the console's session cookie) and its
+/// refresh token stop working.
 #[utoipa::path(
     delete,
     path = "/v1/session",
@@ -232,8 +285,13 @@ async fn logout(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let token = super::auth::bearer(&headers)
+        .or_else(|| {
+            (!headers.contains_key(header::AUTHORIZATION))
+                .then(|| super::auth::cookie(&headers, super::auth::SESSION_COOKIE))
+                .flatten()
+        })
         .ok_or_else(|| ApiError::bad("sign out with the bearer token of the session"))?;
-    blocking(move || Ok(tenancy::logout(&*state.shared.store, &token)?)).await?;
+    end_session(&state, token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
