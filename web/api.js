@@ -8,7 +8,7 @@
 // repeats the request; if that fails too the session is over and the app goes
 // to the sign-in page (see setOnExpired).
 
-export const session = { csrf: null, user: null, mustChange: false };
+export const session = { csrf: null, user: null, accountName: null, mustChange: false };
 
 let refreshing = null;
 let onExpired = () => {};
@@ -45,6 +45,7 @@ export function url(path, query) {
 function adopt(data) {
   session.csrf = data.csrf_token;
   session.user = data.user;
+  session.accountName = data.account_name || null;
   session.mustChange = Boolean(data.must_change_password ?? data.user?.must_change_password);
   return data;
 }
@@ -52,6 +53,7 @@ function adopt(data) {
 function forget() {
   session.csrf = null;
   session.user = null;
+  session.accountName = null;
   session.mustChange = false;
   groupCache = null;
   appCache = null;
@@ -231,7 +233,7 @@ export function accountId() {
 export function accountName() {
   const u = session.user;
   const a = u?.account;
-  return u?.account_name || (a && typeof a === 'object' ? a.name : null) || null;
+  return session.accountName || u?.account_name || (a && typeof a === 'object' ? a.name : null) || null;
 }
 
 /** The account's groups, fetched once per session (`force` to fetch again). */

@@ -81,6 +81,7 @@ async function setup(browser) {
   await shot(page, '01-sign-in');
   await signIn(page, env('ADMIN_USER'), env('ADMIN_PASSWORD'));
   await page.waitForSelector(sel('dashboard-counts'));
+  check((await text(page, 'topbar-account')).includes('acme'), 'the top bar names the account');
   await shot(page, '02-dashboard');
 
   // Create the app vCenter uses: interface KMIP, authentication API key.
@@ -167,6 +168,14 @@ async function verify(browser) {
   await page.click(sel('audit-verify'));
   await page.waitForSelector(`${sel('audit-verify-result')} >> text=/intact/i`);
   await shot(page, '09-audit-log');
+
+  // Users and roles: the auditor, its group roles as held now.
+  await page.click(sel('nav-users'));
+  await page.waitForSelector(`${sel('user-row')} >> text=/acme-auditor/`);
+  await page.locator(sel('user-row'), { hasText: 'acme-auditor' }).locator(sel('user-action-groups')).click();
+  await page.waitForSelector('dialog[open] select');
+  await shot(page, '10-user-group-roles');
+  await page.click(sel('confirm-cancel'));
   await page.click(sel('signout'));
   await page.waitForSelector(sel('signin-form'));
   await context.close();
@@ -185,7 +194,7 @@ async function verify(browser) {
       (await page.locator('[data-test^="object-action-"]').count()) === 0,
       'an auditor sees no action button',
     );
-    await shot(page, '10-auditor-object');
+    await shot(page, '11-auditor-object');
     await context.close();
   }
 
@@ -199,7 +208,7 @@ async function verify(browser) {
     await page.goto(`${URL}/console/#/objects/${keyId}`);
     await page.waitForSelector(sel('error-message'));
     check(/no object|not found/i.test(await text(page, 'error-message')), 'not found');
-    await shot(page, '11-other-account');
+    await shot(page, '12-other-account');
     await context.close();
   }
 
@@ -209,10 +218,10 @@ async function verify(browser) {
     await signIn(page, env('SYSADMIN_USER'), env('SYSADMIN_PASSWORD'));
     await page.waitForSelector(sel('account-row'));
     check((await page.locator(sel('account-row')).count()) === 2, 'two accounts');
-    await shot(page, '12-accounts');
+    await shot(page, '13-accounts');
     await page.click(sel('nav-server'));
     await page.waitForSelector(sel('server-cert'));
-    await shot(page, '13-server-certificate');
+    await shot(page, '14-server-certificate');
     await context.close();
   }
 }

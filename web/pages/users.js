@@ -71,8 +71,10 @@ export async function page({ reload }) {
     }
   });
 
-  const groupRoles = (u) => {
+  const groupRoles = async (u) => {
+    const held = new Map((await api.get(`/v1/users/${u.id}/group-roles`)).map((r) => [r.group, r.role]));
     const selects = groups.map((g) => [g, select([['', 'No role'], ['admin', 'Admin'], ['member', 'Member'], ['auditor', 'Auditor']], { test: `group-role-${g.id}` })]);
+    selects.forEach(([g, s]) => { s.value = held.get(g.id) || ''; });
     return ask({
       title: `Group roles of ${u.name}`,
       content: [

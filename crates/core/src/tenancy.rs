@@ -15,9 +15,9 @@ mod users;
 pub use users::{
     account_usage, authenticate_token, authenticate_user, change_password, create_user,
     create_user_as, delete_account, delete_user, disable_account, disable_user, enable_account,
-    enable_user, ensure_sysadmin, login, logout, refresh, reset_user_password, set_group_roles,
-    set_user_role, LoginError, Session, SignedIn, Token, ACCESS_TOKEN_LIFETIME, FIRST_SYSADMIN,
-    LOCKOUT, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, REFRESH_TOKEN_LIFETIME,
+    enable_user, ensure_sysadmin, group_roles, login, logout, refresh, reset_user_password,
+    set_group_roles, set_user_role, LoginError, Session, SignedIn, Token, ACCESS_TOKEN_LIFETIME,
+    FIRST_SYSADMIN, LOCKOUT, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, REFRESH_TOKEN_LIFETIME,
 };
 
 /// Why a tenancy operation failed.

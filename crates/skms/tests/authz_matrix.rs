@@ -180,6 +180,7 @@ fn rest_rows() -> Vec<RestRow> {
         }),
         row("PATCH", "/v1/users/{user}", "N YFF FF NN U", |c| c.send(&format!("/v1/users/{}", c.f.fresh_user()), json_body(json!({ "enabled": false })))),
         row("DELETE", "/v1/users/{user}", "N YFF FF NN U", |c| c.send(&format!("/v1/users/{}", c.f.fresh_user()), Empty)),
+        row("GET", "/v1/users/{user}/group-roles", "N YFF FF NF U", |c| c.send(&format!("/v1/users/{}/group-roles", c.f.fresh_user()), Empty)),
         // Naming A's G1: the sysadmin (no account) and B's admin cannot resolve it, 400.
         row("PUT", "/v1/users/{user}/group-roles", "B YFF FF BF U", |c| c.send(&format!("/v1/users/{}/group-roles", c.f.fresh_user()), json_body(json!([{ "group": c.f.g1, "role": "member" }])))),
     ]

@@ -287,6 +287,16 @@ pub fn set_group_roles(
     Ok(store.set_user_group_roles(id, roles)?)
 }
 
+/// The roles user `id` holds on groups, for `actor` (who may manage it).
+pub fn group_roles(
+    store: &dyn Store,
+    actor: &Principal,
+    id: UserId,
+) -> Result<Vec<(GroupId, GroupRole)>, TenancyError> {
+    managed_user(store, actor, id)?;
+    Ok(store.user_group_roles(id)?)
+}
+
 // ---- passwords and lockout ----
 
 /// Why signing in (or refreshing a session) failed.

@@ -22,7 +22,7 @@ use super::auth::{
 use super::extract::{ApiJson, ApiPath};
 use super::observe::Acting;
 use super::users::{end_session, refresh_session, sign_in, UserView};
-use super::{ApiError, ErrorCode, RestState};
+use super::{blocking, ApiError, ErrorCode, RestState};
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -176,6 +176,8 @@ struct ConsoleSession {
     csrf_token: String,
     /// Who is signed in (as `/v1/session` shows it).
     user: UserView,
+    /// The name of the user's account (none for a sysadmin).
+    account_name: Option<String>,
     /// The user must change its one-time password before anything else.
     must_change_password: bool,
     /// The access token works until then (seconds since the epoch): refresh before.
@@ -186,10 +188,17 @@ struct ConsoleSession {
 }
 
 impl ConsoleSession {
-    fn of(access_token: &str, user: &User, expires_at: i64, refresh_ends: Option<i64>) -> Self {
+    fn of(
+        access_token: &str,
+        user: &User,
+        account_name: Option<String>,
+        expires_at: i64,
+        refresh_ends: Option<i64>,
+    ) -> Self {
         ConsoleSession {
             csrf_token: csrf_token(access_token),
             user: UserView::from(user),
+            account_name,
             must_change_password: user.must_change_password,
             expires_at,
             refresh_expires_at: refresh_ends,
@@ -228,7 +237,7 @@ fn clear_cookies(mut response: Response) -> Response {
 
 /// The answer to a sign-in or refresh: the session, its three cookies, and
 /// the request recorded as the user's.
-fn signed(session: &Session, acting: Option<&Acting>) -> Response {
+fn signed(session: &Session, account_name: Option<String>, acting: Option<&Acting>) -> Response {
     if let Some(acting) = acting {
         acting.set(
             session.user.account,
@@ -240,6 +249,7 @@ fn signed(session: &Session, acting: Option<&Acting>) -> Response {
     let body = ConsoleSession::of(
         access,
         &session.user,
+        account_name,
         session.expires_at,
         Some(session.refresh_expires_at),
     );
@@ -258,6 +268,17 @@ fn signed(session: &Session, acting: Option<&Acting>) -> Response {
         set_cookie(CSRF_COOKIE, &csrf_token(access), false),
     );
     no_store(response)
+}
+
+/// The name of `user`'s account, for the console's top bar (none for a
+/// sysadmin, or if the store does not answer: the page then shows the id).
+async fn account_name(state: &Arc<RestState>, user: &User) -> Option<String> {
+    let id = user.account?;
+    let shared = state.shared.clone();
+    blocking(move || Ok(shared.store.account(id)?.map(|a| a.name)))
+        .await
+        .ok()
+        .flatten()
 }
 
 /// An answer that holds a CSRF token: never stored by a cache.
@@ -296,7 +317,10 @@ async fn start(
     )
     .await
     {
-        Ok(session) => signed(&session, parts.extensions.get::<Acting>()),
+        Ok(session) => {
+            let name = account_name(&state, &session.user).await;
+            signed(&session, name, parts.extensions.get::<Acting>())
+        }
         Err(refused) => refused,
     }
 }
@@ -312,7 +336,9 @@ async fn current(State(state): State<Arc<RestState>>, parts: Parts) -> Response 
             if let Some(acting) = parts.extensions.get::<Acting>() {
                 acting.set(s.user.account, ActorKind::User, s.user.name.clone());
             }
-            no_store(Json(ConsoleSession::of(&token, &s.user, s.expires_at, None)).into_response())
+            let name = account_name(&state, &s.user).await;
+            let body = ConsoleSession::of(&token, &s.user, name, s.expires_at, None);
+            no_store(Json(body).into_response())
         }
         Ok(None) => not_signed_in().into_response(),
         Err(e) => e.into_response(),
@@ -332,7 +358,10 @@ async fn refresh(State(state): State<Arc<RestState>>, parts: Parts) -> Response 
         return e.into_response();
     }
     match refresh_session(&state, refresh).await {
-        Ok(session) => signed(&session, parts.extensions.get::<Acting>()),
+        Ok(session) => {
+            let name = account_name(&state, &session.user).await;
+            signed(&session, name, parts.extensions.get::<Acting>())
+        }
         Err(refused) => clear_cookies(refused),
     }
 }

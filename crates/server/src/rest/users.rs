@@ -31,7 +31,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<RestState>> {
         .routes(routes!(change_password))
         .routes(routes!(list_users, create_user))
         .routes(routes!(update_user, delete_user))
-        .routes(routes!(set_group_roles))
+        .routes(routes!(group_roles, set_group_roles))
         .routes(routes!(account_usage))
         .routes(routes!(update_account, delete_account))
 }
@@ -553,6 +553,53 @@ struct GroupRoleBody {
     group: String,
     /// `admin`, `member` or `auditor`.
     role: String,
+}
+
+/// One role a user holds on a group.
+#[derive(Serialize, ToSchema)]
+struct GroupRoleView {
+    /// The group's id.
+    #[schema(format = Uuid)]
+    group: String,
+    /// `admin`, `member` or `auditor`.
+    role: String,
+}
+
+/// The roles a user of your account holds on groups.
+#[utoipa::path(
+    get,
+    path = "/v1/users/{user}/group-roles",
+    tag = "users",
+    security(("basic" = []), ("bearer" = [])),
+    params(("user" = String, Path, description = "The user's id", format = Uuid)),
+    responses(
+        (status = 200, description = "Its group roles", body = [GroupRoleView]),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
+async fn group_roles(
+    principal: Principal,
+    State(state): State<Arc<RestState>>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Vec<GroupRoleView>>> {
+    let id = user_id(&id)?;
+    user_scope(&principal)?;
+    let roles = blocking(move || {
+        let who = access_principal(&state, &principal)?;
+        Ok(tenancy::group_roles(&*state.shared.store, &who, id)?)
+    })
+    .await?;
+    Ok(Json(
+        roles
+            .into_iter()
+            .map(|(g, r)| GroupRoleView {
+                group: g.to_string(),
+                role: r.as_str().into(),
+            })
+            .collect(),
+    ))
 }
 
 /// Set the roles a user of your account holds on groups (replaces them all).
