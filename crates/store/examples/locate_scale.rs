@@ -3,7 +3,8 @@
 //! vCenter tags its keys), then times Locate by Name and by `x-Name` through
 //! `skms_core::ops::handle_message` (the path a KMIP request takes after
 //! decoding), and a management-plane listing (a filtered, sorted page of 50
-//! and its total) straight on the store.
+//! and its total) straight on the store and as `GET /v1/objects` builds it
+//! (`ops::manage::list`: the page read whole, the total, the next key).
 //!
 //! ```text
 //! cargo build --release -p skms-store --example locate_scale
@@ -348,6 +349,32 @@ impl Bench {
         report("  … in the app's groups, active", d);
         report("  … its total", e);
         report("list all newest first, page 1", f);
+
+        // What GET /v1/objects does for the console: a page of 50 objects
+        // read whole, the total, the next page's key (ops::manage::list).
+        let info = ServerInfo::default();
+        let ctx = Context {
+            store: &self.store as &dyn Store,
+            keyring: &self.keyring,
+            now: NOW + 1_000_000,
+            server: &info,
+        };
+        let mut pages: [Vec<Duration>; 2] = Default::default();
+        for _ in 0..runs {
+            for (k, filter) in [&newest, &component].into_iter().enumerate() {
+                let clock = Instant::now();
+                let page = skms_core::ops::manage::list(&ctx, &self.caller, filter.clone())
+                    .expect("a page");
+                pages[k].push(clock.elapsed());
+                assert_eq!(page.objects.len(), 50.min(page.total as usize));
+            }
+        }
+        let [g, h] = pages;
+        report("GET /v1/objects: all newest first, page of 50 + total", g);
+        report(
+            "GET /v1/objects: x-Component by name, page of 50 + total",
+            h,
+        );
     }
 }
 

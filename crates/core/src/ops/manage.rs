@@ -32,25 +32,24 @@ pub struct Page {
 /// must not tell whether such a group exists.
 pub fn list(ctx: &Context, caller: &Caller, mut filter: ObjectFilter) -> Result<Page, OpError> {
     let visible = caller.viewable_groups(ctx.store)?;
-    let asked = !filter.groups.is_empty();
-    filter.groups = if asked {
-        filter
-            .groups
-            .into_iter()
-            .filter(|g| visible.contains(g))
-            .collect()
-    } else {
-        visible
-    };
     let empty = Page {
         objects: Vec::new(),
         total: 0,
         next: None,
     };
-    // An empty group list means "every group" to the store: never send one.
-    if filter.groups.is_empty() {
+    if !filter.groups.is_empty() {
+        filter.groups.retain(|g| visible.contains(g));
+        // An empty group list means "every group" to the store: never send one.
+        if filter.groups.is_empty() {
+            return Ok(empty);
+        }
+    } else if visible.is_empty() {
         return Ok(empty);
+    } else if visible.len() < ctx.store.groups(caller.account.id)?.len() {
+        filter.groups = visible;
     }
+    // Else the caller sees every group of the account: no group condition,
+    // which lets the store count and page on its indexes alone.
     let limit = filter.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let total = ctx.store.count_objects(
         caller.account.id,
