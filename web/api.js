@@ -130,6 +130,13 @@ export const patch = (path, body) => api('PATCH', path, { body });
 export const del = (path) => api('DELETE', path);
 export const postPem = (path, pem) => api('POST', path, { pem });
 
+/** POSTs a JSON body and answers the reply as a Blob (a binary file such as PKCS#12). */
+export async function postBlob(path, body) {
+  const res = await call('POST', path, { body });
+  if (!res.ok) throw await failure(res);
+  return res.blob();
+}
+
 /** A file of the API as a Blob (downloads that need the session). */
 export async function blob(path) {
   const res = await call('GET', path);

@@ -36,7 +36,8 @@
 //               app-credentials-show app-credentials-hide credential-username credential-password
 //               app-secret-reset app-auth-method-save
 //               app-pin-pem app-pin-file app-pin-submit app-trust-pem app-trust-file app-trust-submit
-//               app-issue-days app-issue-submit issued-cert issued-key issued-chain
+//               app-issue-days app-issue-format app-issue-password app-issue-submit issued-p12
+//               issued-cert issued-key issued-chain
 //               app-csr-pem app-csr-file app-csr-days app-csr-submit signed-cert signed-chain
 //               app-certs-table
 //   objects:    objects-filters objects-filter-name objects-filter-type objects-filter-algorithm

@@ -302,7 +302,8 @@ export function saveText(text, filename, type = 'application/x-pem-file') {
   saveBlob(new Blob([text], { type }), filename);
 }
 
-function saveBlob(data, filename) {
+/** Offers `data` (a Blob) as a file download. */
+export function saveBlob(data, filename) {
   const href = URL.createObjectURL(data);
   const a = h('a', { href, download: filename, class: 'offscreen' });
   document.body.append(a);

@@ -158,6 +158,17 @@ async function verify(browser) {
   await page.waitForSelector(sel('toast'));
   await shot(page, '08-app-certificates');
 
+  // vCenter's "KMS certificate and private key": a PKCS#12 file the account CA issues.
+  await page.selectOption(sel('app-issue-format'), 'pkcs12');
+  await page.fill(sel('app-issue-password'), env('P12_PASSWORD'));
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click(sel('app-issue-submit')),
+  ]);
+  check(download.suggestedFilename() === 'vcenter.p12', `a .p12 file, got ${download.suggestedFilename()}`);
+  await download.saveAs(env('P12_OUT'));
+  await page.waitForSelector(sel('issued-p12'));
+
   // The audit log: the app's creation, the viewed credentials, the KMIP
   // operations; the chain verifies.
   await page.click(sel('nav-audit'));

@@ -4,7 +4,7 @@
 import * as api from '../api.js';
 import {
   h, ask, badge, button, card, checked, choices, copyButton, errorBanner, facts, field, idText, notify,
-  pageHead, pemBox, pemFileInput, secretField, select, spinner, table, when,
+  pageHead, pemBox, pemFileInput, saveBlob, secretField, select, spinner, table, when,
 } from '../ui.js';
 import { certTable } from './certificates.js';
 
@@ -238,15 +238,36 @@ function certificatesTab(app, certs, reload) {
   const refreshCerts = () => api.get('/v1/certificates').then((all) => certsBox.replaceChildren(mine(all)), () => {});
 
   const issueDays = days('app-issue-days');
+  const issueFormat = select([['pem', 'PEM: certificate and key, shown here'], ['pkcs12', 'PKCS#12 file (.p12), password-protected']], { test: 'app-issue-format' });
+  const issuePassword = h('input', { type: 'password', minlength: 8, autocomplete: 'new-password', test: 'app-issue-password' });
+  const passwordField = field('PKCS#12 password (8 characters at least)', issuePassword);
+  passwordField.hidden = true;
+  issueFormat.addEventListener('change', () => {
+    passwordField.hidden = issueFormat.value !== 'pkcs12';
+    issuePassword.required = !passwordField.hidden;
+  });
   const issue = h('form', null,
     h('p', null, 'The account CA issues a client certificate (CN = this app\'s id) and a new private key, for vCenter\'s “KMS certificate and private key”. The key is shown only now; the server does not keep it.'),
     field('Valid for (days)', issueDays),
+    field('Format', issueFormat),
+    passwordField,
     button('Issue certificate and key', null, { type: 'submit', kind: 'primary', test: 'app-issue-submit' }));
   const issued = h('div', { 'aria-live': 'polite' });
   issue.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     issued.replaceChildren(spinner());
     try {
+      if (issueFormat.value === 'pkcs12') {
+        const file = await api.postBlob(`/v1/apps/${app.id}/certificates`, {
+          validity_days: Number(issueDays.value), format: 'pkcs12', password: issuePassword.value,
+        });
+        issuePassword.value = '';
+        saveBlob(file, `${app.name}.p12`);
+        issued.replaceChildren(h('p', { class: 'banner banner-warn', test: 'issued-p12' },
+          `Downloaded ${app.name}.p12: the certificate, its private key and the account CA. The key is not kept by the server.`));
+        refreshCerts();
+        return;
+      }
       const r = await api.post(`/v1/apps/${app.id}/certificates`, { validity_days: Number(issueDays.value), format: 'pem' });
       issued.replaceChildren(
         h('p', { class: 'banner banner-warn' }, 'Save the private key now: it is not shown again.'),

@@ -120,6 +120,8 @@ fn the_seed_walk_through_in_chromium() {
         ("SYSADMIN_USER", sysadmin.user.clone()),
         ("SYSADMIN_PASSWORD", sysadmin.password.clone()),
         ("PIN_PEM", dir.join("vcenter.crt").display().to_string()),
+        ("P12_OUT", dir.join("vcenter.p12").display().to_string()),
+        ("P12_PASSWORD", "p12-Passw0rd".to_string()),
     ];
     walkthrough("setup", &env);
 
@@ -147,6 +149,25 @@ fn the_seed_walk_through_in_chromium() {
 
     env.push(("KEY_ID", key));
     walkthrough("verify", &env);
+
+    // The PKCS#12 file the console downloaded opens with openssl: a client
+    // certificate for the app (CN = its id) and its key.
+    let p12 = common::openssl(
+        &dir,
+        &[
+            "pkcs12",
+            "-in",
+            "vcenter.p12",
+            "-passin",
+            "pass:p12-Passw0rd",
+            "-nodes",
+        ],
+    );
+    assert!(p12.contains("PRIVATE KEY"), "the key is in the file");
+    assert!(
+        p12.contains(&format!("CN = {username}")) || p12.contains(&format!("CN={username}")),
+        "{p12}"
+    );
     println!("screenshots: {}", shots.display());
     server.terminate();
 }
