@@ -14,6 +14,7 @@
 //! | require the clientAuth EKU on client certificates | `require_client_auth_eku` | `SKMS_REQUIRE_CLIENT_AUTH_EKU` | `--require-client-auth-eku` | `false` |
 //! | forward audit records to syslog (RFC 5424) | `audit_syslog` | `SKMS_AUDIT_SYSLOG` | `--audit-syslog` | none; `udp://HOST:PORT` or `tcp://HOST:PORT` |
 //! | also accept the KMIP profile suites TLS_RSA_WITH_AES_128/256_CBC_SHA256 (OpenSSL listener, RSA server certificate) | `kmip_legacy_cipher_suites` | `SKMS_KMIP_LEGACY_CIPHER_SUITES` | `--kmip-legacy-cipher-suites` | `false` |
+//! | the store: PostgreSQL shared by several nodes | `storage_url` | `SKMS_STORAGE_URL` | `--storage-url` | none: SQLite in the data directory; `postgres://user:password@host:port/db?sslmode=require` (README, "PostgreSQL") |
 //!
 //! The file is `--config PATH` (or `SKMS_CONFIG`); without one, `<data dir>/skms.toml`
 //! is read if it exists. An unknown key or a bad value is an error that names it.
@@ -79,6 +80,9 @@ pub struct Config {
     pub kmip_legacy_cipher_suites: bool,
     /// Where audit records are forwarded as syslog messages, if anywhere.
     pub audit_syslog: Option<String>,
+    /// The PostgreSQL database the store lives in (`postgres://…`, it may
+    /// hold a password); `None`: SQLite in the data directory.
+    pub storage_url: Option<String>,
 }
 
 /// The documented default data directory.
@@ -104,6 +108,7 @@ impl Default for Config {
             require_client_auth_eku: false,
             kmip_legacy_cipher_suites: false,
             audit_syslog: None,
+            storage_url: None,
         }
     }
 }
@@ -145,6 +150,9 @@ pub struct Overrides {
     /// Forward audit records to syslog (RFC 5424): udp://HOST:PORT or tcp://HOST:PORT [env SKMS_AUDIT_SYSLOG; default none]
     #[arg(long, value_name = "URL")]
     pub audit_syslog: Option<String>,
+    /// Keep the store in PostgreSQL: postgres://user:password@host:port/db[?sslmode=require] [env SKMS_STORAGE_URL; default none: SQLite in the data directory]
+    #[arg(long, value_name = "URL")]
+    pub storage_url: Option<String>,
 }
 
 impl Overrides {
@@ -164,7 +172,8 @@ impl Overrides {
             handshake_timeout_secs,
             require_client_auth_eku,
             kmip_legacy_cipher_suites,
-            audit_syslog
+            audit_syslog,
+            storage_url
         );
     }
 
@@ -202,6 +211,7 @@ impl Overrides {
             require_client_auth_eku: get(env, "SKMS_REQUIRE_CLIENT_AUTH_EKU")?,
             kmip_legacy_cipher_suites: get(env, "SKMS_KMIP_LEGACY_CIPHER_SUITES")?,
             audit_syslog: get(env, "SKMS_AUDIT_SYSLOG")?,
+            storage_url: get(env, "SKMS_STORAGE_URL")?,
         })
     }
 
@@ -292,6 +302,10 @@ impl Config {
                 .kmip_legacy_cipher_suites
                 .unwrap_or(d.kmip_legacy_cipher_suites),
             audit_syslog: o.audit_syslog.filter(|s| !s.trim().is_empty()),
+            storage_url: o
+                .storage_url
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
         };
         c.check()?;
         Ok(c)
@@ -326,6 +340,14 @@ impl Config {
                 "handshake_timeout_secs",
                 "must be between 1 and 600 seconds",
             );
+        }
+        if let Some(url) = &self.storage_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return bad(
+                    "storage_url",
+                    "must be a postgres://… URL (or empty, for SQLite in the data directory)",
+                );
+            }
         }
         if let Some(t) = &self.audit_syslog {
             if let Err(reason) = t.parse::<crate::syslog::Target>() {
@@ -480,6 +502,38 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("missing.toml"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_storage_url_chooses_postgresql() {
+        let dir = temp_dir("storage");
+        let flags = |url: Option<&str>| ServeFlags {
+            settings: Overrides {
+                data_dir: Some(dir.clone()),
+                storage_url: url.map(String::from),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let c = Config::load_with_env(&flags(None), &env(&[])).unwrap();
+        assert_eq!(c.storage_url, None, "SQLite by default");
+        let c = Config::load_with_env(&flags(None), &env(&[("SKMS_STORAGE_URL", "  ")])).unwrap();
+        assert_eq!(c.storage_url, None, "empty is SQLite");
+        let url = "postgres://skms@db.example:5432/skms?sslmode=require";
+        let c = Config::load_with_env(&flags(None), &env(&[("SKMS_STORAGE_URL", url)])).unwrap();
+        assert_eq!(c.storage_url.as_deref(), Some(url));
+        let flag = "postgresql://skms@127.0.0.1/other";
+        let c =
+            Config::load_with_env(&flags(Some(flag)), &env(&[("SKMS_STORAGE_URL", url)])).unwrap();
+        assert_eq!(c.storage_url.as_deref(), Some(flag), "the flag wins");
+        std::fs::write(dir.join("skms.toml"), format!("storage_url = \"{url}\"\n")).unwrap();
+        let c = Config::load_with_env(&flags(None), &env(&[])).unwrap();
+        assert_eq!(c.storage_url.as_deref(), Some(url), "from the file");
+        let e = Config::load_with_env(&flags(Some("mysql://x@y/z")), &env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("storage_url"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

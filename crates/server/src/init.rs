@@ -5,7 +5,7 @@
 //!
 //! | file | what | mode |
 //! |---|---|---|
-//! | `skms.db` (+ `-wal`, `-shm`) | the SQLite database | 0600 (SQLite's default umask-derived mode) |
+//! | `skms.db` (+ `-wal`, `-shm`) | the SQLite database (none with `storage_url`: the store is then in PostgreSQL, [`open_store`]) | 0600 (SQLite's default umask-derived mode) |
 //! | `root.key` | the software root key (32 bytes) | 0600 |
 //! | `ca.crt` | the server CA certificate (PEM): give it to vCenter ("Make vCenter trust KMS") | 0644 |
 //! | `ca.key.sealed` | the CA private key, sealed (see below) | 0600 |
@@ -50,8 +50,8 @@ use rcgen::{
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use skms_core::keys::{FileRoot, Key256, KeyError, RootOfTrust};
-use skms_core::store::StoreError;
-use skms_store::SqliteStore;
+use skms_core::store::{Store, StoreError};
+use skms_store::{PgStore, SqliteStore};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -121,7 +121,7 @@ fn cert_err(e: impl std::fmt::Display) -> InitError {
 /// The store and the root of trust of a data directory.
 pub struct Basics {
     /// The database.
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     /// The software root key.
     pub root: Arc<FileRoot>,
     /// What was created now, one line each, for the operator.
@@ -133,7 +133,7 @@ pub struct DataDir {
     /// The directory.
     pub path: PathBuf,
     /// The database.
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     /// The software root key.
     pub root: Arc<FileRoot>,
     /// The CA certificate file to give to vCenter.
@@ -166,8 +166,32 @@ impl Drop for ServerCert {
     }
 }
 
-/// Opens (creating when missing) the data directory, its database and its root key.
+/// Opens (creating when missing) the data directory, its SQLite database and its root key.
 pub fn open_basics(dir: &Path) -> Result<Basics, InitError> {
+    open_basics_with(dir, None)
+}
+
+/// Opens the store: the PostgreSQL database of `storage_url` when given
+/// (connecting and migrating it; call from a blocking thread), else SQLite
+/// in `dir`. Returns the store and a line for the operator when something was created.
+pub fn open_store(
+    dir: &Path,
+    storage_url: Option<&str>,
+) -> Result<(Arc<dyn Store>, Option<String>), InitError> {
+    if let Some(url) = storage_url {
+        let store = PgStore::open(url)?;
+        return Ok((Arc::new(store), None));
+    }
+    let db = dir.join(DB_FILE);
+    let db_existed = db.exists();
+    let store = SqliteStore::open(&db)?;
+    let created = (!db_existed).then(|| format!("created database {}", db.display()));
+    Ok((Arc::new(store), created))
+}
+
+/// [`open_basics`] with the store of `storage_url` ([`open_store`]); the root
+/// key stays in the data directory.
+pub fn open_basics_with(dir: &Path, storage_url: Option<&str>) -> Result<Basics, InitError> {
     let mut created = Vec::new();
     if !dir.exists() {
         let mut b = std::fs::DirBuilder::new();
@@ -180,12 +204,8 @@ pub fn open_basics(dir: &Path) -> Result<Basics, InitError> {
         b.create(dir).map_err(io(dir))?;
         created.push(format!("created data directory {}", dir.display()));
     }
-    let db = dir.join(DB_FILE);
-    let db_existed = db.exists();
-    let store = SqliteStore::open(&db)?;
-    if !db_existed {
-        created.push(format!("created database {}", db.display()));
-    }
+    let (store, store_created) = open_store(dir, storage_url)?;
+    created.extend(store_created);
     let root_path = dir.join(ROOT_KEY_FILE);
     let (root, root_created) = FileRoot::open_or_create(&root_path)?;
     if root_created {
@@ -195,7 +215,7 @@ pub fn open_basics(dir: &Path) -> Result<Basics, InitError> {
         ));
     }
     Ok(Basics {
-        store: Arc::new(store),
+        store,
         root: Arc::new(root),
         created,
     })
@@ -210,7 +230,7 @@ pub fn open(config: &Config) -> Result<DataDir, InitError> {
         store,
         root,
         mut created,
-    } = open_basics(dir)?;
+    } = open_basics_with(dir, config.storage_url.as_deref())?;
     let ca_cert_path = dir.join(CA_CERT_FILE);
     let ca_key_path = dir.join(CA_KEY_FILE);
     let (ca_der, ca_key) = if ca_cert_path.exists() || ca_key_path.exists() {

@@ -24,7 +24,6 @@ use kmip_listener::{KmipListener, Shared};
 use skms_core::keys::RootOfTrust;
 use skms_core::store::Store;
 use skms_core::tenancy::Keyring;
-use skms_store::SqliteStore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -73,7 +72,7 @@ pub struct Running {
     /// What this start created, one line each.
     pub created: Vec<String>,
     /// The store (for admin work in-process and tests).
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     /// The root of trust.
     pub root: Arc<dyn RootOfTrust>,
     /// The metrics `/metrics` renders ([`metrics::render`]).

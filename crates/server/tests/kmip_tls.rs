@@ -8,7 +8,6 @@ use kmip::messages::{ProtocolVersion, ResponseMessage};
 use kmip::payloads::ResponsePayload;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-use skms_core::store::Store;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -299,12 +299,9 @@ async fn a_client_certificate_over_aes128_sha256_identifies_its_app_as_with_rust
     password_app
         .pinned_certs
         .push(skms_server::tls::fingerprint(&other.der));
-    tokio::task::spawn_blocking(move || {
-        use skms_core::store::Store;
-        store.update_app(&password_app).unwrap()
-    })
-    .await
-    .unwrap();
+    tokio::task::spawn_blocking(move || store.update_app(&password_app).unwrap())
+        .await
+        .unwrap();
     let r = kmip_through_s_client(&f, "AES128-SHA256", &extra, vec![request("A4.").encode()]).await;
     assert_unauthenticated(&r[0]);
     f.server.stop().await;

@@ -1,13 +1,13 @@
 //! The `Store` conformance suite: every check is written once against
-//! `&dyn Store`, so each backend (SQLite here, PostgreSQL later) runs the same
-//! ones. Checks create their own accounts with unique names, so they can share
+//! `&dyn Store`, so each backend (SQLite and PostgreSQL) runs the same
+//! ones: a behaviour that differs between them is a bug. Checks create their own accounts with unique names, so they can share
 //! one store and run in any order.
 
 mod common;
 mod object_search;
 
 use common::TempDir;
-use skms_store::SqliteStore;
+use skms_store::{PgStore, SqliteStore};
 
 /// The checks, backend-independent.
 pub mod conformance {
@@ -1365,4 +1365,45 @@ fn sqlite_object_search_index_follows_changes() {
 #[test]
 fn sqlite_object_search_many_matches() {
     with_store("search-many", object_search::many_matches);
+}
+
+// ---- the same checks on PostgreSQL: each on a fresh database of one
+// throwaway cluster that this test process starts (common/pg.rs) ----
+
+fn with_pg_store(check: fn(&dyn skms_core::store::Store)) {
+    let url = common::pg::fresh_database_url();
+    let store = PgStore::open(&url).unwrap();
+    check(&store);
+}
+
+macro_rules! postgres_tests {
+    ($($name:ident => $check:path),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                with_pg_store($check);
+            }
+        )*
+    };
+}
+
+postgres_tests! {
+    postgres_run_all_on_one_store => conformance::run_all,
+    postgres_tenancy_round_trips => conformance::tenancy_round_trips,
+    postgres_name_conflicts => conformance::name_conflicts,
+    postgres_updates_of_missing_rows_are_not_found => conformance::updates_of_missing_rows_are_not_found,
+    postgres_objects_round_trip => conformance::objects_round_trip,
+    postgres_tenant_isolation => conformance::tenant_isolation,
+    postgres_locate_filters_offset_and_limit => conformance::locate_filters_offset_and_limit,
+    postgres_concurrent_inserts_and_reads => conformance::concurrent_inserts_and_reads,
+    postgres_failing_writes_do_not_fail_their_batch => conformance::failing_writes_do_not_fail_their_batch,
+    postgres_account_cas_and_kept_certificates => conformance::account_cas_and_kept_certificates,
+    postgres_users_round_trip => conformance::users_round_trip,
+    postgres_group_roles_and_lockout_counters => conformance::group_roles_and_lockout_counters,
+    postgres_sessions_rotate_and_revoke => conformance::sessions_rotate_and_revoke,
+    postgres_account_lifecycle_and_usage => conformance::account_lifecycle_and_usage,
+    postgres_audit_chains => conformance::audit_chains,
+    postgres_object_search_filters_sorts_and_pages => object_search::filters_sorts_and_pages,
+    postgres_object_search_index_follows_changes => object_search::index_follows_changes,
+    postgres_object_search_many_matches => object_search::many_matches,
 }

@@ -1,5 +1,8 @@
-//! Fixtures shared by the store tests: temporary directories and model values.
+//! Fixtures shared by the store tests: temporary directories, model values,
+//! and throwaway PostgreSQL clusters ([`pg`]).
 #![allow(dead_code)]
+
+pub mod pg;
 
 use kmip::attributes::{Attribute, Attributes};
 use kmip::enums::{CryptographicAlgorithm, NameType, ObjectType, State};
