@@ -108,6 +108,27 @@ pub struct AuditEvent {
     pub message: Option<String>,
 }
 
+impl AuditEvent {
+    /// The event with every NUL of its text replaced by U+FFFD.
+    pub fn without_nul(mut self) -> Self {
+        let fix = |t: &mut String| {
+            if t.contains('\0') {
+                *t = t.replace('\0', "\u{FFFD}");
+            }
+        };
+        fix(&mut self.actor);
+        fix(&mut self.source);
+        fix(&mut self.operation);
+        for t in [&mut self.object, &mut self.reason, &mut self.message]
+            .into_iter()
+            .flatten()
+        {
+            fix(t);
+        }
+        self
+    }
+}
+
 /// A stored record: the event, its place in its chain and the chain's hashes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditRecord {
@@ -426,6 +447,9 @@ fn append_retrying(
 ) -> Result<Vec<AuditRecord>, StoreError> {
     let mut delay = std::time::Duration::from_millis(50);
     let mut last = None;
+    // Text from outside (a login name tried, a client's message) may hold NUL,
+    // which one store keeps and another refuses: every chain gets U+FFFD instead.
+    let events: Vec<AuditEvent> = events.into_iter().map(AuditEvent::without_nul).collect();
     for _ in 0..5 {
         match store.append_audit(&events) {
             Ok(r) => return Ok(r),
@@ -437,4 +461,30 @@ fn append_retrying(
         }
     }
     Err(last.unwrap_or_else(|| StoreError::Backend("audit append failed".into())))
+}
+
+#[cfg(test)]
+mod nul_tests {
+    use super::*;
+
+    #[test]
+    fn nul_never_reaches_a_store() {
+        let e = AuditEvent {
+            account: None,
+            time_ms: 1,
+            actor_kind: ActorKind::Anonymous,
+            actor: "ev\0il".into(),
+            source: "127.0.0.1".into(),
+            operation: "auth.kmip.password".into(),
+            object: Some("a\0".into()),
+            outcome: Outcome::Failure,
+            reason: None,
+            message: Some("\0".into()),
+        }
+        .without_nul();
+        assert_eq!(e.actor, "ev\u{FFFD}il");
+        assert_eq!(e.object.as_deref(), Some("a\u{FFFD}"));
+        assert_eq!(e.message.as_deref(), Some("\u{FFFD}"));
+        assert_eq!(e.reason, None);
+    }
 }

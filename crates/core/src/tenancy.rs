@@ -54,6 +54,22 @@ pub fn account_key_context(account: AccountId) -> Vec<u8> {
     account.as_bytes().to_vec()
 }
 
+/// A description: free text of at most 2,000 bytes, lines and tabs allowed,
+/// no other control character (NUL included: no store keeps it the same way).
+fn check_description(what: &str, text: &str) -> Result<(), TenancyError> {
+    let ok = text.len() <= 2000
+        && !text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r');
+    if ok {
+        Ok(())
+    } else {
+        Err(TenancyError::Invalid(format!(
+            "{what} description must be at most 2000 bytes without control characters"
+        )))
+    }
+}
+
 fn check_name(what: &str, name: &str) -> Result<(), TenancyError> {
     let ok = !name.trim().is_empty() && name.len() <= 200 && !name.chars().any(char::is_control);
     if ok {
@@ -100,6 +116,7 @@ pub fn create_group(
     now: Timestamp,
 ) -> Result<Group, TenancyError> {
     check_name("group", name)?;
+    check_description("group", description)?;
     let group = Group {
         id: GroupId::new(),
         account,
@@ -187,6 +204,7 @@ pub fn create_app(
     now: Timestamp,
 ) -> Result<(App, AppSecret), TenancyError> {
     check_name("app", &new.name)?;
+    check_description("app", &new.description)?;
     check_interfaces(new.kmip, new.rest)?;
     let (groups, default_group) =
         check_groups(store, account, new.groups.clone(), new.default_group)?;
@@ -290,6 +308,7 @@ pub fn update_app(
 ) -> Result<(), TenancyError> {
     let mut next = app.clone();
     if let Some(d) = changes.description {
+        check_description("app", &d)?;
         next.description = d;
     }
     next.kmip = changes.kmip.unwrap_or(next.kmip);
@@ -557,5 +576,19 @@ impl Keyring {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&account);
+    }
+}
+
+#[cfg(test)]
+mod description_tests {
+    use super::check_description;
+
+    #[test]
+    fn descriptions_are_text_without_control_characters() {
+        assert!(check_description("app", "").is_ok());
+        assert!(check_description("app", "vCenter prod\nsecond line\ttab").is_ok());
+        assert!(check_description("app", "nul\0").is_err());
+        assert!(check_description("app", "bell\u{7}").is_err());
+        assert!(check_description("app", &"x".repeat(2001)).is_err());
     }
 }
