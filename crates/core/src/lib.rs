@@ -8,6 +8,7 @@ pub mod access;
 pub mod audit;
 pub mod ca;
 pub mod certs;
+pub mod dump;
 pub mod ids;
 pub mod keys;
 pub mod model;

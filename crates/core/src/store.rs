@@ -399,6 +399,77 @@ pub trait Store: Send + Sync {
         &self,
         account: AccountId,
     ) -> Result<Vec<(AppId, KeptCertificate)>, StoreError>;
+
+    // ---- A cluster of nodes: the root of trust check and the shared server identity ----
+
+    /// The root of trust check value of the store ([`RootCheck`]): records
+    /// `candidate` when none is recorded yet (the first node to start), atomically,
+    /// and returns the one recorded, `candidate` or an earlier node's.
+    fn root_check(&self, candidate: &[u8]) -> Result<Vec<u8>, StoreError>;
+    /// The server identity every node serves, if a node stored one.
+    fn server_identity(&self) -> Result<Option<StoredServerIdentity>, StoreError>;
+    /// The version of the stored server identity (0: none): a cheap read for nodes to poll.
+    fn server_identity_version(&self) -> Result<u64, StoreError>;
+    /// Stores `identity` if the stored version is `identity.version - 1` (0:
+    /// none stored, so version 1 is an insert-if-absent), atomically: `false`,
+    /// and nothing changed, when another node stored another version first.
+    fn put_server_identity(&self, identity: &StoredServerIdentity) -> Result<bool, StoreError>;
+
+    // ---- Backup and restore: the whole logical content, table by table ([`crate::dump`]) ----
+
+    /// Reads every table of [`crate::dump::TABLES`] from one consistent
+    /// snapshot (one read transaction), streaming: `sink` gets the snapshot's
+    /// row counts first, then each row, tables in dependency order.
+    fn export_rows(&self, sink: &mut dyn crate::dump::DumpSink) -> Result<(), StoreError>;
+    /// Writes the rows of `source` (in [`crate::dump::TABLES`] order) into
+    /// this store, which must be empty (`Conflict` otherwise), in one
+    /// transaction: all of them or none. Every id, timestamp and hash is kept;
+    /// the object search index is rebuilt. Returns how many rows each table got.
+    fn import_rows(
+        &self,
+        source: &mut dyn crate::dump::DumpSource,
+    ) -> Result<Vec<(&'static str, u64)>, StoreError>;
+}
+
+/// What a store records of the root of trust it was made under: an all-zero
+/// key wrapped by the root with the context [`RootCheck::CONTEXT`]. Only the
+/// same root unwraps it, and it reveals nothing about the root's key.
+pub struct RootCheck;
+
+impl RootCheck {
+    /// The wrapping context of the check value.
+    pub const CONTEXT: &'static [u8] = b"skms/root-check/v1";
+}
+
+/// The server's TLS identity as the store keeps it for every node of a
+/// cluster: the texts of the data directory files of the same names (keys
+/// sealed under the root of trust, as in the files).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredServerIdentity {
+    /// 1 for the first identity stored, one more at each change.
+    pub version: u64,
+    /// `ca.crt`: the server CA certificate (PEM).
+    pub ca_cert: String,
+    /// `ca.key.sealed`: its private key, sealed.
+    pub ca_key: String,
+    /// `server.crt`: the server certificate chain (PEM, leaf first).
+    pub server_chain: String,
+    /// `server.key.sealed`: its private key, sealed.
+    pub server_key: String,
+    /// `server-rsa.crt` (with `kmip_legacy_cipher_suites`): the RSA certificate chain.
+    pub rsa_chain: Option<String>,
+    /// `server-rsa.key.sealed`: its private key, sealed.
+    pub rsa_key: Option<String>,
+}
+
+impl StoredServerIdentity {
+    /// True when `other` holds the same certificates and keys (whatever the versions).
+    pub fn same_content(&self, other: &StoredServerIdentity) -> bool {
+        StoredServerIdentity {
+            version: other.version,
+            ..self.clone()
+        } == *other
+    }
 }
 
 #[cfg(test)]

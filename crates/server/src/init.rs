@@ -37,6 +37,16 @@
 //! certificate in `.new`; the next start or reload finishes or undoes that
 //! (`recover_pair`), so the directory never serves a key with another's
 //! certificate.
+//!
+//! The store keeps the same identity for every node of a cluster (one
+//! database, several data directories): the texts of `ca.crt`,
+//! `ca.key.sealed`, `server.crt`, `server.key.sealed` and `server-rsa.*`, with
+//! a version. At start a node takes the stored identity into its files
+//! ([`adopt`]), then does what a start does to them, and stores the result
+//! when it changed (the first node stores its own); the root of trust must be
+//! the one the store was made under ([`InitError::OtherRoot`]). The names of a
+//! certificate are the configured ones plus those it already carries, so
+//! that nodes never drop each other's names.
 
 use crate::config::Config;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -50,7 +60,7 @@ use rcgen::{
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use skms_core::keys::{FileRoot, Key256, KeyError, RootOfTrust};
-use skms_core::store::{Store, StoreError};
+use skms_core::store::{RootCheck, Store, StoreError, StoredServerIdentity};
 use skms_store::{PgStore, SqliteStore};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -105,6 +115,13 @@ pub enum InitError {
     /// A certificate or key could not be made or read.
     #[error("certificate: {0}")]
     Cert(String),
+    /// The store was initialized under another root of trust than this node's.
+    #[error(
+        "this database was created under another root key: copy root.key of an existing node \
+         into {} (or unseal the same HSM/Shamir root)",
+        .0.display()
+    )]
+    OtherRoot(PathBuf),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InitError + '_ {
@@ -148,6 +165,8 @@ pub struct DataDir {
     pub rsa_server: Option<ServerCert>,
     /// The server certificate files, to reload or reissue them while serving.
     pub server_files: ServerCertFiles,
+    /// The version of the server identity stored in the store that these files hold.
+    pub identity_version: u64,
     /// What was created or renewed now, one line each, for the operator.
     pub created: Vec<String>,
 }
@@ -214,6 +233,7 @@ pub fn open_basics_with(dir: &Path, storage_url: Option<&str>) -> Result<Basics,
             root_path.display()
         ));
     }
+    check_root(&*store, &root, dir)?;
     Ok(Basics {
         store,
         root: Arc::new(root),
@@ -231,6 +251,81 @@ pub fn open(config: &Config) -> Result<DataDir, InitError> {
         root,
         mut created,
     } = open_basics_with(dir, config.storage_url.as_deref())?;
+    let files = ServerCertFiles {
+        dir: dir.clone(),
+        root: root.clone(),
+        names: server_names(config),
+        legacy: config.kmip_legacy_cipher_suites,
+    };
+    // The store holds the identity every node serves; the data directory a copy
+    // of it. A node adopts the stored one, then does what a start does to the
+    // files (take an operator's certificate, renew, add its names) and stores
+    // the result when it changed; the first node stores its own. Each store is
+    // a compare-and-set on the version: a node that lost a race adopts the
+    // winner's and starts over.
+    for _ in 0..5 {
+        let stored = store.server_identity()?;
+        for kind in [&ECDSA_SERVER, &RSA_SERVER] {
+            if dir.join(kind.import_file).exists() {
+                continue;
+            }
+            created.extend(recover_pair(dir, kind)?);
+        }
+        if let Some(s) = &stored {
+            if adopt(dir, s)? {
+                created.push(format!(
+                    "took the server identity stored in the database (version {}): the server CA \
+                     and certificates other nodes on it serve, written to {}",
+                    s.version,
+                    dir.display()
+                ));
+            }
+        }
+        let (ca_der, server, rsa_server) = open_files(&files, &mut created)?;
+        let version = stored.as_ref().map_or(0, |s| s.version);
+        let mine = files_identity(dir, version + 1)?;
+        let identity_version = if stored.as_ref().is_some_and(|s| s.same_content(&mine)) {
+            Some(version)
+        } else if store.put_server_identity(&mine)? {
+            tracing::info!(
+                version = mine.version,
+                "stored the server identity in the database: every node on it serves it"
+            );
+            Some(mine.version)
+        } else {
+            None
+        };
+        if let Some(identity_version) = identity_version {
+            return Ok(DataDir {
+                path: dir.clone(),
+                store,
+                root,
+                ca_cert_path: dir.join(CA_CERT_FILE),
+                ca_cert: ca_der,
+                server_chain: server.chain.clone(),
+                server_key: server.key.clone_key(),
+                rsa_server,
+                server_files: files,
+                identity_version,
+                created,
+            });
+        }
+        // Another node stored its identity first: take that one.
+    }
+    Err(cert_err(
+        "the server identity in the database kept changing while this node started: start it again",
+    ))
+}
+
+/// The server CA and certificates of the data directory, as a start leaves
+/// them: the CA made when there is none, and each server certificate loaded,
+/// taken from the operator, or (re)issued ([`server_cert`]).
+fn open_files(
+    files: &ServerCertFiles,
+    created: &mut Vec<String>,
+) -> Result<(CertificateDer<'static>, ServerCert, Option<ServerCert>), InitError> {
+    let dir = &files.dir;
+    let root = &*files.root;
     let ca_cert_path = dir.join(CA_CERT_FILE);
     let ca_key_path = dir.join(CA_KEY_FILE);
     let (ca_der, ca_key) = if ca_cert_path.exists() || ca_key_path.exists() {
@@ -238,13 +333,13 @@ pub fn open(config: &Config) -> Result<DataDir, InitError> {
             .into_iter()
             .next()
             .ok_or_else(|| cert_err(format!("{} holds no certificate", ca_cert_path.display())))?;
-        let key = read_sealed_key(&*root, &ca_key_path, "ca")?;
+        let key = read_sealed_key(root, &ca_key_path, "ca")?;
         (der, key)
     } else {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(cert_err)?;
         let params = ca_params()?;
         let cert = params.self_signed(&key).map_err(cert_err)?;
-        write_sealed_key(&*root, &ca_key_path, "ca", &key)?;
+        write_sealed_key(root, &ca_key_path, "ca", &key)?;
         write_public(&ca_cert_path, cert.pem().as_bytes())?;
         created.push(format!(
             "created server CA {} (ECDSA P-256, {} years) and its key, sealed by the root key, in {}",
@@ -255,36 +350,114 @@ pub fn open(config: &Config) -> Result<DataDir, InitError> {
         (cert.der().clone(), key)
     };
 
-    let files = ServerCertFiles {
-        dir: dir.clone(),
-        root: root.clone(),
-        names: server_names(config),
-        legacy: config.kmip_legacy_cipher_suites,
-    };
     let issuer = Issuer::from_ca_cert_der(&ca_der, &ca_key).map_err(cert_err)?;
-    let server = server_cert(&files, &ca_der, &issuer, &ECDSA_SERVER, &mut created)?;
+    let server = server_cert(files, &ca_der, &issuer, &ECDSA_SERVER, created)?;
     let rsa_server = if files.legacy {
-        Some(server_cert(
-            &files,
-            &ca_der,
-            &issuer,
-            &RSA_SERVER,
-            &mut created,
-        )?)
+        Some(server_cert(files, &ca_der, &issuer, &RSA_SERVER, created)?)
     } else {
         None
     };
-    Ok(DataDir {
-        path: dir.clone(),
-        store,
-        root,
-        ca_cert_path,
-        ca_cert: ca_der,
-        server_chain: server.chain.clone(),
-        server_key: server.key.clone_key(),
-        rsa_server,
-        server_files: files,
-        created,
+    Ok((ca_der, server, rsa_server))
+}
+
+/// Records this node's root check value in a store that has none (the first
+/// node), or checks that this node's root opens the recorded one: a node
+/// under another root could not unwrap a single account key, so it refuses to
+/// start at once ([`InitError::OtherRoot`]).
+fn check_root(store: &dyn Store, root: &dyn RootOfTrust, dir: &Path) -> Result<(), InitError> {
+    let zero = Key256::from_slice(&[0; 32]).ok_or_else(|| cert_err("a 32-byte key"))?;
+    let candidate = root.wrap(&zero, RootCheck::CONTEXT)?;
+    let recorded = store.root_check(&candidate)?;
+    match root.unwrap(&recorded, RootCheck::CONTEXT) {
+        Ok(k) if k.expose() == zero.expose() => Ok(()),
+        _ => Err(InitError::OtherRoot(dir.to_path_buf())),
+    }
+}
+
+/// Makes the identity files of `dir` those of `stored` (only those that
+/// differ; each certificate with its key crash-safely, [`commit_pair`]); an
+/// RSA pair that `stored` lacks is removed. A pair whose operator's plaintext
+/// key waits beside it is left for the start or SIGHUP to take. True when a
+/// file changed.
+pub fn adopt(dir: &Path, stored: &StoredServerIdentity) -> Result<bool, InitError> {
+    let differs = |name: &str, text: &str| {
+        std::fs::read_to_string(dir.join(name)).map_or(true, |t| t != text)
+    };
+    let mut wrote = false;
+    // The key first: a crash between the two is undone by the next start,
+    // which adopts the stored identity again.
+    if differs(CA_KEY_FILE, &stored.ca_key) {
+        write_private(&dir.join(CA_KEY_FILE), stored.ca_key.as_bytes())?;
+        wrote = true;
+    }
+    if differs(CA_CERT_FILE, &stored.ca_cert) {
+        write_public(&dir.join(CA_CERT_FILE), stored.ca_cert.as_bytes())?;
+        wrote = true;
+    }
+    let pairs = [
+        (
+            &ECDSA_SERVER,
+            Some((&stored.server_chain, &stored.server_key)),
+        ),
+        (
+            &RSA_SERVER,
+            stored.rsa_chain.as_ref().zip(stored.rsa_key.as_ref()),
+        ),
+    ];
+    for (kind, pair) in pairs {
+        if dir.join(kind.import_file).exists() {
+            continue;
+        }
+        recover_pair(dir, kind)?;
+        match pair {
+            Some((chain, key)) => {
+                if differs(kind.cert_file, chain) || differs(kind.key_file, key) {
+                    commit_pair(dir, kind, chain, key)?;
+                    wrote = true;
+                }
+            }
+            None => {
+                // The certificate first, as `discard_pending` does.
+                for f in [kind.cert_file, kind.key_file] {
+                    let p = dir.join(f);
+                    match std::fs::remove_file(&p) {
+                        Ok(()) => {
+                            sync_dir(dir)?;
+                            wrote = true;
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(io(&p)(e)),
+                    }
+                }
+            }
+        }
+    }
+    Ok(wrote)
+}
+
+/// The identity the files of `dir` hold now, as version `version`.
+fn files_identity(dir: &Path, version: u64) -> Result<StoredServerIdentity, InitError> {
+    let read = |name: &str| {
+        let p = dir.join(name);
+        std::fs::read_to_string(&p).map_err(|e| io(&p)(e))
+    };
+    let (rsa_chain, rsa_key) =
+        if dir.join(SERVER_RSA_CERT_FILE).exists() && dir.join(SERVER_RSA_KEY_FILE).exists() {
+            (
+                Some(read(SERVER_RSA_CERT_FILE)?),
+                Some(read(SERVER_RSA_KEY_FILE)?),
+            )
+        } else {
+            (None, None)
+        };
+    Ok(StoredServerIdentity {
+        version,
+        ca_cert: read(CA_CERT_FILE)?,
+        ca_key: read(CA_KEY_FILE)?,
+        server_chain: read(SERVER_CERT_FILE)?,
+        server_key: read(SERVER_KEY_FILE)?,
+        rsa_chain,
+        rsa_key,
     })
 }
 
@@ -388,14 +561,15 @@ fn server_cert(
     }
     let ca_path = dir.join(CA_CERT_FILE);
     let ca_pem = std::fs::read_to_string(&ca_path).map_err(io(&ca_path))?;
-    let (cert, write) = issue_one(issuer, ca_der, &ca_pem, &files.names, kind)?;
+    let names = files.names_for(kind, ca_der);
+    let (cert, write) = issue_one(issuer, ca_der, &ca_pem, &names, kind)?;
     write.commit(dir, &*files.root)?;
     created.push(format!(
         "created {} {} ({} years) for {}, its key sealed by the root key in {}",
         kind.label,
         cert_path.display(),
         SERVER_DAYS / 365,
-        files.names.join(", "),
+        names.join(", "),
         key_path.display()
     ));
     Ok(cert)
@@ -436,14 +610,20 @@ struct PendingWrite {
     kind: &'static ServerCertKind,
     chain_pem: String,
     key_pem: Zeroizing<String>,
+    /// The key sealed, once sealed ([`PendingCerts::identity`]): the files
+    /// then hold the same text as the store.
+    sealed: Option<String>,
     /// The operator's plaintext key file, removed once its key is sealed.
     remove: Option<PathBuf>,
 }
 
 impl PendingWrite {
-    /// Seals the key and writes it with its chain; removes the plaintext key it came from.
+    /// Seals the key (unless sealed) and writes it with its chain; removes the plaintext key it came from.
     fn commit(&self, dir: &Path, root: &dyn RootOfTrust) -> Result<(), InitError> {
-        let sealed = seal_pem(root, self.kind.purpose, &self.key_pem)?;
+        let sealed = match &self.sealed {
+            Some(s) => s.clone(),
+            None => seal_pem(root, self.kind.purpose, &self.key_pem)?,
+        };
         commit_pair(dir, self.kind, &self.chain_pem, &sealed)?;
         if let Some(plain) = &self.remove {
             std::fs::remove_file(plain).map_err(io(plain))?;
@@ -459,6 +639,33 @@ impl PendingCerts {
         &self.certs
     }
 
+    /// True when committing writes something (new pairs, an operator's key to seal).
+    pub fn changes(&self) -> bool {
+        !self.writes.is_empty()
+    }
+
+    /// The identity the data directory will hold once this is committed, as
+    /// `version`, to store for every node: the files as they are, with the
+    /// pairs this writes (their keys sealed now, once, for both).
+    pub fn identity(&mut self, version: u64) -> Result<StoredServerIdentity, InitError> {
+        let mut id = files_identity(&self.dir, version)?;
+        for w in &mut self.writes {
+            let sealed = match &w.sealed {
+                Some(s) => s.clone(),
+                None => seal_pem(&*self.root, w.kind.purpose, &w.key_pem)?,
+            };
+            w.sealed = Some(sealed.clone());
+            if std::ptr::eq(w.kind, &RSA_SERVER) {
+                id.rsa_chain = Some(w.chain_pem.clone());
+                id.rsa_key = Some(sealed);
+            } else {
+                id.server_chain = w.chain_pem.clone();
+                id.server_key = sealed;
+            }
+        }
+        Ok(id)
+    }
+
     /// Writes what must be written (new pairs, sealed imported keys), each pair
     /// crash-safely; the certificates are then the ones on disk.
     pub fn commit(self) -> Result<ServerCerts, InitError> {
@@ -470,6 +677,24 @@ impl PendingCerts {
 }
 
 impl ServerCertFiles {
+    /// The names a new certificate of `kind` carries: the configured ones and
+    /// those of the certificate in place when the server CA issued it, so that
+    /// a node of a cluster never drops the names another node added (the
+    /// certificate is shared: its names cover every node).
+    fn names_for(&self, kind: &ServerCertKind, ca_der: &[u8]) -> Vec<String> {
+        let mut names = self.names.clone();
+        if let Ok(chain) = read_cert_pem(&self.dir.join(kind.cert_file)) {
+            if let Some(leaf) = chain.first().filter(|l| issued_by(l, ca_der)) {
+                if let Ok((_, x)) = x509_parser::parse_x509_certificate(leaf) {
+                    names.extend(san_names(&x));
+                }
+            }
+        }
+        let mut seen = BTreeSet::new();
+        names.retain(|n| seen.insert(normal_name(n)));
+        names
+    }
+
     /// The kinds of server certificate this server keeps.
     fn kinds(&self) -> Vec<&'static ServerCertKind> {
         if self.legacy {
@@ -483,6 +708,16 @@ impl ServerCertFiles {
     /// OpenSSL serves KMIP).
     pub fn legacy(&self) -> bool {
         self.legacy
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The root of trust that seals the keys.
+    pub fn root(&self) -> Arc<FileRoot> {
+        self.root.clone()
     }
 
     /// The certificates as the files hold them now (SIGHUP): an interrupted
@@ -527,7 +762,8 @@ impl ServerCertFiles {
         let mut certs = Vec::new();
         let mut writes = Vec::new();
         for kind in self.kinds() {
-            let (cert, write) = issue_one(&issuer, &ca_der, &ca_pem, &self.names, kind)?;
+            let names = self.names_for(kind, &ca_der);
+            let (cert, write) = issue_one(&issuer, &ca_der, &ca_pem, &names, kind)?;
             certs.push(cert);
             writes.push(write);
         }
@@ -598,6 +834,7 @@ fn issue_one(
         kind,
         chain_pem: format!("{}{}", cert.pem(), ca_pem),
         key_pem: Zeroizing::new(key.serialize_pem()),
+        sealed: None,
         remove: None,
     };
     Ok((issued, write))
@@ -638,9 +875,48 @@ fn read_import(
         kind,
         chain_pem,
         key_pem,
+        sealed: None,
         remove: Some(import),
     };
     Ok((cert, write))
+}
+
+/// The certificates and keys of a stored identity (what another node stored),
+/// checked as SIGHUP checks files ([`check_pair`]); with `legacy`, the RSA
+/// pair too when there is one.
+pub fn stored_certs(
+    root: &dyn RootOfTrust,
+    stored: &StoredServerIdentity,
+    legacy: bool,
+) -> Result<ServerCerts, InitError> {
+    let what = format!(
+        "the server identity version {} in the database",
+        stored.version
+    );
+    let pair = |chain: &str, key: &str, purpose: &str| -> Result<ServerCert, InitError> {
+        let chain = CertificateDer::pem_slice_iter(chain.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| cert_err(format!("{what}: {e}")))?;
+        let pem = open_sealed_text(root, key, purpose, &what)?;
+        let key = PrivateKeyDer::from_pem_slice(pem.as_bytes())
+            .map_err(|e| cert_err(format!("{what}: {e}")))?;
+        let cert = ServerCert { chain, key };
+        let path = Path::new(&what);
+        check_pair(&cert, path, path, true)?;
+        Ok(cert)
+    };
+    let rsa = match (legacy, &stored.rsa_chain, &stored.rsa_key) {
+        (true, Some(c), Some(k)) => Some(pair(c, k, RSA_SERVER.purpose)?),
+        _ => None,
+    };
+    Ok(ServerCerts {
+        primary: pair(
+            &stored.server_chain,
+            &stored.server_key,
+            ECDSA_SERVER.purpose,
+        )?,
+        rsa,
+    })
 }
 
 /// Checks a server certificate chain and its key, as read from `path` and
@@ -928,25 +1204,29 @@ fn renewal_reason(
     if left < RENEW_BEFORE_DAYS * 86_400 {
         return Ok(Some("it expires within 30 days".into()));
     }
-    let have: BTreeSet<String> = san_names(&x)
-        .into_iter()
-        .map(|n| n.to_ascii_lowercase())
-        .collect();
-    let want: BTreeSet<String> = names
+    let have: BTreeSet<String> = san_names(&x).iter().map(|n| normal_name(n)).collect();
+    let missing: Vec<String> = names
         .iter()
-        .map(|n| match n.parse::<std::net::IpAddr>() {
-            Ok(ip) => ip.to_string(),
-            Err(_) => n.to_ascii_lowercase(),
-        })
+        .map(|n| normal_name(n))
+        .filter(|n| !have.contains(n))
         .collect();
-    if have != want {
+    if !missing.is_empty() {
+        // Names are added, never dropped: the certificate may be shared by
+        // the nodes of a cluster, each adding its own (see `names_for`).
         return Ok(Some(format!(
-            "its names ({}) differ from the configured ones ({})",
-            have.into_iter().collect::<Vec<_>>().join(", "),
-            want.into_iter().collect::<Vec<_>>().join(", ")
+            "it lacks the configured name(s) {}",
+            missing.join(", ")
         )));
     }
     Ok(None)
+}
+
+/// A certificate name as names compare: an IP address in its usual text, a DNS name in lower case.
+fn normal_name(n: &str) -> String {
+    match n.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.to_string(),
+        Err(_) => n.to_ascii_lowercase(),
+    }
 }
 
 /// The DNS names and IP addresses of a certificate's subjectAltName, in order.
@@ -1042,7 +1322,17 @@ fn read_sealed_pem(
     purpose: &str,
 ) -> Result<Zeroizing<String>, InitError> {
     let text = std::fs::read_to_string(path).map_err(io(path))?;
-    let bad = || cert_err(format!("{} is not a sealed key file", path.display()));
+    open_sealed_text(root, &text, purpose, &path.display().to_string())
+}
+
+/// The private key PEM of a sealed key file's text (`what` names it in errors).
+fn open_sealed_text(
+    root: &dyn RootOfTrust,
+    text: &str,
+    purpose: &str,
+    what: &str,
+) -> Result<Zeroizing<String>, InitError> {
+    let bad = || cert_err(format!("{what} is not a sealed key file"));
     let mut lines = text.lines();
     if lines.next() != Some(SEALED_MAGIC) {
         return Err(bad());
@@ -1139,6 +1429,28 @@ mod tests {
 
         assert_no_private_key_in_the_clear(&dir);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_store_made_under_another_root_key_is_refused_with_what_to_do() {
+        let (dir, config) = scratch("other-root");
+        drop(open(&config).unwrap());
+        let (other, _) = scratch("other-root-key");
+        std::fs::create_dir_all(&other).unwrap();
+        drop(FileRoot::open_or_create(&other.join(ROOT_KEY_FILE)).unwrap());
+        std::fs::copy(other.join(ROOT_KEY_FILE), dir.join(ROOT_KEY_FILE)).unwrap();
+        let Err(e) = open(&config) else {
+            panic!("opened under another root key")
+        };
+        assert!(matches!(e, InitError::OtherRoot(_)), "{e}");
+        assert!(
+            e.to_string().starts_with(
+                "this database was created under another root key: copy root.key of an existing node into"
+            ),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&other).unwrap();
     }
 
     #[test]
@@ -1246,10 +1558,13 @@ mod tests {
         drop(first);
 
         // Cut before the key was renamed: both `.new` files, the old pair stays.
-        let pending = files.issue().unwrap();
+        // (A rotation stores the new identity before it writes the files; the
+        // store takes it only below, before the second cut.)
+        let mut pending = files.issue().unwrap();
         let new = pending.certs().primary.chain[0].clone();
+        let stored = pending.identity(2).unwrap();
         let w = &pending.writes[0];
-        let sealed = seal_pem(&*files.root, w.kind.purpose, &w.key_pem).unwrap();
+        let sealed = w.sealed.clone().unwrap();
         let (cert_new, key_new) = pending_paths(&dir, w.kind);
         write_synced(&key_new, sealed.as_bytes(), 0o600).unwrap();
         write_synced(&cert_new, w.chain_pem.as_bytes(), 0o644).unwrap();
@@ -1261,6 +1576,7 @@ mod tests {
         );
         assert_eq!(again.server_chain[0], old);
         assert!(!cert_new.exists() && !key_new.exists());
+        assert!(again.store.put_server_identity(&stored).unwrap());
         drop(again);
 
         // Cut after the key was renamed: the certificate is moved in too.

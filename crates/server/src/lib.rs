@@ -5,7 +5,10 @@
 //! The server certificate changes without a restart ([`tls::ServerIdentity`]):
 //! SIGHUP re-reads it from the data directory, `POST
 //! /v1/server/certificate/rotate` reissues it from the server CA, and a daily
-//! check reissues one of the server CA's in its last 30 days.
+//! check reissues one of the server CA's in its last 30 days. The server
+//! identity is kept in the store too, so every node of a cluster serves the
+//! same: each change is stored, and every node polls the stored version every
+//! [`IDENTITY_POLL`] and serves a newer one.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -217,6 +220,10 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
     let kmip_task = tokio::spawn(kmip.run(shutdown.subscribe()));
     reload_on_hangup(identity.clone(), shutdown.subscribe());
     tokio::spawn(renew_daily(identity.clone(), shutdown.subscribe()));
+    tokio::spawn(follow_stored_identity(
+        identity.clone(),
+        shutdown.subscribe(),
+    ));
     let task = tokio::spawn(async move {
         let _ = kmip_task.await;
         let _ = https_task.await;
@@ -299,6 +306,38 @@ async fn renew_daily(identity: Arc<tls::ServerIdentity>, mut stop: broadcast::Re
                 error!(error = %e, "renewing the server certificate failed; the current one is still served")
             }
             Err(e) => error!(error = %e, "renewing the server certificate failed"),
+        }
+    }
+}
+
+/// How often a node reads the version of the server identity in the store:
+/// a change another node stored (a rotation, a renewal, an operator's
+/// certificate) is served here within this time (plus one read and one swap).
+pub const IDENTITY_POLL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Every [`IDENTITY_POLL`] until `stop`: serves a newer server identity that
+/// another node stored ([`tls::ServerIdentity::sync`]).
+async fn follow_stored_identity(
+    identity: Arc<tls::ServerIdentity>,
+    mut stop: broadcast::Receiver<()>,
+) {
+    let start = tokio::time::Instant::now() + IDENTITY_POLL;
+    let mut ticks = tokio::time::interval_at(start, IDENTITY_POLL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.recv() => break,
+            _ = ticks.tick() => {}
+        }
+        let id = identity.clone();
+        match tokio::task::spawn_blocking(move || id.sync()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => warn!(
+                error = %e,
+                still_served = %identity.served().primary.sha256,
+                "cannot take the server identity stored by another node; the current one is still served"
+            ),
+            Err(e) => warn!(error = %e, "checking the stored server identity failed"),
         }
     }
 }

@@ -463,6 +463,14 @@ macro_rules! for_each_store_method {
             fn account_ca(&self, account: AccountId) -> Result<Option<AccountCa>, StoreError>;
             fn update_app_keeping_certificate(&self, app: &App, cert: &KeptCertificate) -> Result<(), StoreError>;
             fn kept_certificates(&self, account: AccountId) -> Result<Vec<(AppId, KeptCertificate)>, StoreError>;
+            // A cluster of nodes: the root of trust check and the shared server identity.
+            fn root_check(&self, candidate: &[u8]) -> Result<Vec<u8>, StoreError>;
+            fn server_identity(&self) -> Result<Option<skms_core::store::StoredServerIdentity>, StoreError>;
+            fn server_identity_version(&self) -> Result<u64, StoreError>;
+            fn put_server_identity(&self, identity: &skms_core::store::StoredServerIdentity) -> Result<bool, StoreError>;
+            // Backup and restore.
+            fn export_rows(&self, sink: &mut dyn skms_core::dump::DumpSink) -> Result<(), StoreError>;
+            fn import_rows(&self, source: &mut dyn skms_core::dump::DumpSource) -> Result<Vec<(&'static str, u64)>, StoreError>;
         }
     };
 }

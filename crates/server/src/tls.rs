@@ -34,6 +34,7 @@ use skms_core::ids::AppId;
 use skms_core::model::{App, AuthMethod};
 use skms_core::ops::Caller;
 use skms_core::store::{Store, StoreError};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use tracing::info;
 
@@ -106,6 +107,12 @@ pub enum CertError {
     /// OpenSSL refused the certificate or its key (the legacy-suite KMIP listener).
     #[error("OpenSSL refuses the server certificate: {0}")]
     OpenSsl(#[from] ErrorStack),
+    /// The store holding the identity every node serves failed.
+    #[error("the server identity in the database: {0}")]
+    Store(#[from] StoreError),
+    /// Another node changed the stored identity first, again and again.
+    #[error("other nodes kept changing the server identity at the same time: try again")]
+    Contended,
 }
 
 /// What a served certificate says, for the REST API and the log.
@@ -171,11 +178,18 @@ struct Built {
 /// what its handshake got; every later handshake sees a change at once.
 ///
 /// A change is all or nothing: the new certificates are read or issued,
-/// checked, turned into both TLS forms, written to the data directory
-/// (crash-safely), and only then swapped in. On any error the previous
-/// certificates stay, in memory and on disk.
+/// checked, turned into both TLS forms, stored in the store as the next
+/// version of the identity every node serves (a compare-and-set: a node that
+/// lost a race takes the winner's, [`ServerIdentity::sync`], and tries once
+/// more), written to the data directory (crash-safely), and only then swapped
+/// in. On any error the previous certificates stay, in memory and on disk.
+/// Every node polls the stored version ([`ServerIdentity::sync`]) and swaps
+/// in a newer one that another node stored.
 pub struct ServerIdentity {
     files: ServerCertFiles,
+    store: Arc<dyn Store>,
+    /// The version of the stored identity served now.
+    version: AtomicU64,
     provider: Arc<CryptoProvider>,
     certified: Swap<Arc<CertifiedKey>>,
     openssl: Option<Arc<Swap<SslContext>>>,
@@ -219,6 +233,8 @@ impl ServerIdentity {
         let built = build(&provider, &certs, legacy)?;
         Ok(Arc::new(ServerIdentity {
             files: data.server_files.clone(),
+            store: data.store.clone(),
+            version: AtomicU64::new(data.identity_version),
             provider,
             certified: Swap::new(built.certified),
             openssl: built.openssl.map(|c| Arc::new(Swap::new(c))),
@@ -244,8 +260,7 @@ impl ServerIdentity {
     /// the key match, the certificate be valid now. Blocking.
     pub fn reload(&self) -> Result<Arc<Served>, CertError> {
         let _one = self.changing.lock().unwrap_or_else(|p| p.into_inner());
-        let pending = self.files.read()?;
-        self.swap_in(pending, "reloaded from the data directory")
+        self.change(ServerCertFiles::read, "reloaded from the data directory")
     }
 
     /// Serves new certificates from the server CA (the same names, new keys),
@@ -266,19 +281,92 @@ impl ServerIdentity {
         let Some(why) = self.files.renewal_due(primary, rsa.as_ref())? else {
             return Ok(None);
         };
-        let served = self.rotate_locked(&format!("renewed ({why})"))?;
-        Ok(Some((why, served)))
+        match self.publish(self.files.issue()?, &format!("renewed ({why})"))? {
+            Some(served) => Ok(Some((why, served))),
+            // Another node renewed it first (every node checks daily): serve that one.
+            None => {
+                self.sync_locked()?;
+                Ok(None)
+            }
+        }
     }
 
     fn rotate_locked(&self, how: &str) -> Result<Arc<Served>, CertError> {
-        let pending = self.files.issue()?;
-        self.swap_in(pending, how)
+        self.change(ServerCertFiles::issue, how)
     }
 
-    /// Builds both TLS forms of `pending`, commits it to disk, then swaps it in.
-    fn swap_in(&self, pending: init::PendingCerts, how: &str) -> Result<Arc<Served>, CertError> {
+    /// Makes new certificates with `make` and serves them; when another node
+    /// stored a newer identity first, takes that one and makes them again (twice at most).
+    fn change(
+        &self,
+        make: fn(&ServerCertFiles) -> Result<init::PendingCerts, InitError>,
+        how: &str,
+    ) -> Result<Arc<Served>, CertError> {
+        for _ in 0..2 {
+            if let Some(served) = self.publish(make(&self.files)?, how)? {
+                return Ok(served);
+            }
+            self.sync_locked()?;
+        }
+        Err(CertError::Contended)
+    }
+
+    /// Stores `pending` as the next version of the identity every node serves
+    /// (when it changes anything), then commits it to disk and swaps it in;
+    /// `None`, and nothing changed, when another node stored a version first.
+    fn publish(
+        &self,
+        mut pending: init::PendingCerts,
+        how: &str,
+    ) -> Result<Option<Arc<Served>>, CertError> {
         let built = build(&self.provider, pending.certs(), self.openssl.is_some())?;
+        if pending.changes() {
+            let next = self.version.load(Ordering::Acquire) + 1;
+            if !self.store.put_server_identity(&pending.identity(next)?)? {
+                return Ok(None);
+            }
+            self.version.store(next, Ordering::Release);
+        }
         pending.commit()?;
+        Ok(Some(self.swap_built(built, how)))
+    }
+
+    /// Serves a newer identity that another node stored, if there is one:
+    /// what is served now, `None` when the stored version is the one served.
+    /// Blocking; a cheap read of the version when nothing changed.
+    pub fn sync(&self) -> Result<Option<Arc<Served>>, CertError> {
+        if self.store.server_identity_version()? <= self.version.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let _one = self.changing.lock().unwrap_or_else(|p| p.into_inner());
+        self.sync_locked()
+    }
+
+    fn sync_locked(&self) -> Result<Option<Arc<Served>>, CertError> {
+        let Some(stored) = self.store.server_identity()? else {
+            return Ok(None);
+        };
+        if stored.version <= self.version.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let certs = init::stored_certs(&*self.files.root(), &stored, self.files.legacy())?;
+        let built = build(&self.provider, &certs, self.openssl.is_some())?;
+        init::adopt(self.files.dir(), &stored)?;
+        self.version.store(stored.version, Ordering::Release);
+        let how = format!(
+            "taken from the database (version {}, stored by another node)",
+            stored.version
+        );
+        Ok(Some(self.swap_built(built, &how)))
+    }
+
+    /// The version of the stored identity served now.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// Swaps in what [`build`] made.
+    fn swap_built(&self, built: Built, how: &str) -> Arc<Served> {
         self.certified.set(built.certified);
         if let (Some(live), Some(ctx)) = (&self.openssl, built.openssl) {
             live.set(ctx);
@@ -292,7 +380,7 @@ impl ServerIdentity {
             rsa_sha256 = built.served.rsa.as_ref().map(|r| r.sha256.as_str()),
             "server certificate {how}: new handshakes present it"
         );
-        Ok(built.served)
+        built.served
     }
 }
 

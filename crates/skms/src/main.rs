@@ -3,6 +3,7 @@
 
 mod admin;
 mod audit;
+mod backup;
 mod bench;
 mod certs;
 mod objects;
@@ -118,6 +119,10 @@ enum Command {
     /// Load a running server (loopback only unless --allow-remote) and report throughput and latency.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Write an encrypted backup of the whole store (while the server runs); it opens only with the data directory's root key.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into an empty store (SQLite in the data directory, or PostgreSQL), then verify the audit chains.
+    Restore(backup::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -154,6 +159,8 @@ fn main() -> ExitCode {
             };
         }
         Command::Bench(cmd) => return bench::run(cmd),
+        Command::Backup(args) => return backup::backup(args),
+        Command::Restore(args) => return backup::restore(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

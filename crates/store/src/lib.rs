@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+mod dumped;
 mod postgres;
 mod sqlite;
 

@@ -41,6 +41,7 @@ pub mod conformance {
         crate::object_search::filters_sorts_and_pages(store);
         crate::object_search::index_follows_changes(store);
         crate::object_search::many_matches(store);
+        root_check_and_server_identity(store);
     }
 
     /// Account CAs: stored with their account in one write (a refused account
@@ -1268,6 +1269,70 @@ pub mod conformance {
         );
         assert_eq!(store.groups(acct).unwrap().len(), 1);
     }
+
+    // ---- A cluster of nodes: the root of trust check and the shared server identity ----
+
+    /// The root check is recorded once (the first candidate stays); the server
+    /// identity is stored once at version 1 (of two nodes storing at once, one
+    /// wins) and then replaced only over the version it replaces. Needs a store
+    /// where neither was recorded yet.
+    pub fn root_check_and_server_identity(store: &dyn Store) {
+        use skms_core::store::StoredServerIdentity;
+        assert_eq!(store.root_check(b"first").unwrap(), b"first");
+        assert_eq!(
+            store.root_check(b"second").unwrap(),
+            b"first",
+            "the first stays"
+        );
+
+        assert_eq!(store.server_identity().unwrap(), None);
+        assert_eq!(store.server_identity_version().unwrap(), 0);
+        let node = |n: u8| StoredServerIdentity {
+            version: 1,
+            ca_cert: format!("ca {n}"),
+            ca_key: format!("ca key {n}"),
+            server_chain: format!("chain {n}"),
+            server_key: format!("key {n}"),
+            rsa_chain: (n % 2 == 0).then(|| format!("rsa {n}")),
+            rsa_key: (n % 2 == 0).then(|| format!("rsa key {n}")),
+        };
+        // Eight nodes store their first identity at once: exactly one is kept.
+        let won: Vec<bool> = std::thread::scope(|s| {
+            let tries: Vec<_> = (0..8u8)
+                .map(|n| s.spawn(move || store.put_server_identity(&node(n)).unwrap()))
+                .collect();
+            tries.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
+        let winner = won.iter().position(|w| *w).unwrap() as u8;
+        let stored = store.server_identity().unwrap().unwrap();
+        assert_eq!(stored, node(winner));
+        assert_eq!(store.server_identity_version().unwrap(), 1);
+
+        // Version 2 over 1; a second version 2 (a node that read 1 too) is refused,
+        // and neither a stale version nor a jump is taken.
+        let mut next = node(100);
+        next.version = 2;
+        next.rsa_chain = None;
+        next.rsa_key = None;
+        assert!(store.put_server_identity(&next).unwrap());
+        let mut late = node(7);
+        late.version = 2;
+        assert!(!store.put_server_identity(&late).unwrap());
+        assert!(
+            !store.put_server_identity(&node(9)).unwrap(),
+            "version 1 again"
+        );
+        late.version = 4;
+        assert!(!store.put_server_identity(&late).unwrap(), "a jump");
+        assert_eq!(store.server_identity().unwrap(), Some(next.clone()));
+        assert_eq!(store.server_identity_version().unwrap(), 2);
+        assert!(next.same_content(&StoredServerIdentity {
+            version: 9,
+            ..next.clone()
+        }));
+        assert!(!next.same_content(&late));
+    }
 }
 
 fn with_store(name: &str, check: fn(&dyn skms_core::store::Store)) {
@@ -1353,6 +1418,11 @@ fn sqlite_account_lifecycle_and_usage() {
 }
 
 #[test]
+fn sqlite_root_check_and_server_identity() {
+    with_store("cluster", conformance::root_check_and_server_identity);
+}
+
+#[test]
 fn sqlite_object_search_filters_sorts_and_pages() {
     with_store("search", object_search::filters_sorts_and_pages);
 }
@@ -1406,4 +1476,104 @@ postgres_tests! {
     postgres_object_search_filters_sorts_and_pages => object_search::filters_sorts_and_pages,
     postgres_object_search_index_follows_changes => object_search::index_follows_changes,
     postgres_object_search_many_matches => object_search::many_matches,
+    postgres_root_check_and_server_identity => conformance::root_check_and_server_identity,
+}
+
+// ---- backup and restore: the whole content of a store, SQLite → PostgreSQL → SQLite ----
+
+mod dump_round_trip {
+    use skms_core::dump::{DumpRow, DumpSink, DumpSource, Snapshot};
+    use skms_core::store::{ObjectFilter, Store, StoreError};
+
+    /// Every row an export gives, and its snapshot.
+    #[derive(Default)]
+    struct Rows(Vec<DumpRow>, Option<Snapshot>);
+
+    impl DumpSink for Rows {
+        fn begin(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
+            self.1 = Some(snapshot.clone());
+            Ok(())
+        }
+        fn row(&mut self, row: DumpRow) -> Result<(), StoreError> {
+            self.0.push(row);
+            Ok(())
+        }
+    }
+
+    struct Source(std::vec::IntoIter<DumpRow>);
+
+    impl DumpSource for Source {
+        fn next_row(&mut self) -> Result<Option<DumpRow>, StoreError> {
+            Ok(self.0.next())
+        }
+    }
+
+    fn export(store: &dyn Store) -> Vec<DumpRow> {
+        let mut rows = Rows::default();
+        store.export_rows(&mut rows).unwrap();
+        let snapshot = rows.1.unwrap();
+        for (table, n) in &snapshot.counts {
+            let got = rows.0.iter().filter(|r| r.table.name == *table).count();
+            assert_eq!(
+                got as u64, *n,
+                "{table}: the counts are of the same snapshot"
+            );
+        }
+        rows.0
+    }
+
+    fn source(rows: Vec<DumpRow>) -> Source {
+        Source(rows.into_iter())
+    }
+
+    /// What the search index answers, per account.
+    fn listed(store: &dyn Store) -> Vec<Vec<skms_core::ids::ObjectId>> {
+        store
+            .accounts()
+            .unwrap()
+            .iter()
+            .map(|a| store.locate(a.id, &ObjectFilter::default()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn every_row_round_trips_across_both_stores() {
+        let dir = super::TempDir::new("dump-round-trip");
+        let a = super::SqliteStore::open(&dir.join("a.db")).unwrap();
+        super::conformance::run_all(&a);
+        a.root_check(b"a root check").unwrap();
+        let rows = export(&a);
+        assert!(rows.iter().any(|r| r.table.name == "objects"));
+        assert!(rows.iter().any(|r| r.table.name == "audit"));
+
+        let b = super::PgStore::open(&super::common::pg::fresh_database_url()).unwrap();
+        let counts = b.import_rows(&mut source(rows.clone())).unwrap();
+        assert_eq!(
+            counts.iter().map(|(_, n)| n).sum::<u64>(),
+            rows.len() as u64
+        );
+        assert!(export(&b) == rows, "SQLite → PostgreSQL");
+        assert_eq!(listed(&a), listed(&b), "the search index is rebuilt");
+        let again = b.import_rows(&mut source(rows.clone())).unwrap_err();
+        assert!(
+            matches!(&again, StoreError::Conflict(m) if m.contains("not empty")),
+            "{again}"
+        );
+
+        let c = super::SqliteStore::open(&dir.join("c.db")).unwrap();
+        c.import_rows(&mut source(export(&b))).unwrap();
+        assert!(export(&c) == rows, "PostgreSQL → SQLite");
+        assert_eq!(listed(&a), listed(&c));
+
+        // A source that fails half-way leaves nothing, on both backends.
+        let mut bad = rows.clone();
+        let first = bad.remove(0);
+        bad.push(first);
+        let d = super::SqliteStore::open(&dir.join("d.db")).unwrap();
+        assert!(d.import_rows(&mut source(bad.clone())).is_err());
+        assert!(export(&d).is_empty());
+        let e = super::PgStore::open(&super::common::pg::fresh_database_url()).unwrap();
+        assert!(e.import_rows(&mut source(bad)).is_err());
+        assert!(export(&e).is_empty());
+    }
 }

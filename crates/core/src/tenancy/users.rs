@@ -139,7 +139,15 @@ pub fn ensure_sysadmin(
     if !store.users(None)?.is_empty() {
         return Ok(None);
     }
-    create_user(store, None, FIRST_SYSADMIN, Role::Sysadmin, now).map(Some)
+    match create_user(store, None, FIRST_SYSADMIN, Role::Sysadmin, now) {
+        // Another node of a cluster, starting at the same time, created it first.
+        Err(TenancyError::Conflict(_) | TenancyError::Store(StoreError::Conflict(_)))
+            if !store.users(None)?.is_empty() =>
+        {
+            Ok(None)
+        }
+        made => made.map(Some),
+    }
 }
 
 /// Gives the user `name` a new generated one-time password (returned once),

@@ -220,6 +220,28 @@ CREATE TABLE app_certs (
 );
 CREATE INDEX app_certs_by_account ON app_certs (account, added, ord);
 "#,
+    // 2: a cluster of nodes on one database. root_check: what the first
+    // node recorded of its root of trust (a zero key wrapped by it), so that a
+    // node under another root refuses to start. server_identity: the server CA
+    // and server certificates with their keys (sealed under the root, as in the
+    // data directory's files), one row, replaced by version (compare-and-set).
+    r#"
+CREATE TABLE root_check (
+    id    BIGINT PRIMARY KEY CHECK (id = 1),
+    value BYTEA NOT NULL
+);
+
+CREATE TABLE server_identity (
+    id           BIGINT PRIMARY KEY CHECK (id = 1),
+    version      BIGINT NOT NULL CHECK (version >= 1),
+    ca_cert      TEXT NOT NULL,
+    ca_key       TEXT NOT NULL,
+    server_chain TEXT NOT NULL,
+    server_key   TEXT NOT NULL,
+    rsa_chain    TEXT,
+    rsa_key      TEXT
+);
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -7,7 +7,9 @@
 //! user's lockout counters are locked (`SELECT … FOR UPDATE`) before they are
 //! read and extended, so any number of nodes may write at once.
 
+mod cluster;
 mod db;
+mod dump;
 mod error;
 mod migrate;
 mod pool;
@@ -29,7 +31,7 @@ use skms_core::model::{
     Account, AccountUsage, App, Group, GroupRole, Lockout, ManagedObject, SessionFamily,
     StoredSession, Timestamp, User,
 };
-use skms_core::store::{ObjectFilter, Store, StoreError};
+use skms_core::store::{ObjectFilter, Store, StoreError, StoredServerIdentity};
 use tls::Target;
 
 /// The schema version this binary writes on PostgreSQL (rows in its `schema_version` table).
@@ -461,5 +463,36 @@ impl Store for PgStore {
         account: AccountId,
     ) -> Result<Vec<(AppId, KeptCertificate)>, StoreError> {
         self.read(|db| rows::kept_certificates(db, account))
+    }
+
+    // ---- A cluster of nodes: the root of trust check and the shared server identity ----
+
+    fn root_check(&self, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+        self.write(|db| cluster::root_check(db, candidate))
+    }
+
+    fn server_identity(&self) -> Result<Option<StoredServerIdentity>, StoreError> {
+        self.read(cluster::server_identity)
+    }
+
+    fn server_identity_version(&self) -> Result<u64, StoreError> {
+        self.read(cluster::server_identity_version)
+    }
+
+    fn put_server_identity(&self, identity: &StoredServerIdentity) -> Result<bool, StoreError> {
+        self.write(|db| cluster::put_server_identity(db, identity))
+    }
+
+    // ---- Backup and restore (dump.rs) ----
+
+    fn export_rows(&self, sink: &mut dyn skms_core::dump::DumpSink) -> Result<(), StoreError> {
+        self.dump_export(sink)
+    }
+
+    fn import_rows(
+        &self,
+        source: &mut dyn skms_core::dump::DumpSource,
+    ) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        self.dump_import(source)
     }
 }

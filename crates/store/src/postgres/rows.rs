@@ -1006,3 +1006,41 @@ pub fn kept_certificates<C: GenericClient>(
     })
     .collect()
 }
+
+// ---- backup and restore ----
+
+impl ObjectRow {
+    /// The row of an object as a backup holds it: its stored attribute bytes
+    /// kept verbatim, its search fields derived from them again (none when
+    /// they do not decode, as migration 6 leaves such a row).
+    pub fn from_stored(o: crate::dumped::StoredObject) -> Self {
+        let crate::dumped::StoredObject {
+            id,
+            account,
+            group,
+            object_type,
+            state,
+            attributes,
+            sealed,
+            created,
+            updated,
+            creator,
+        } = o;
+        let search = decode_attributes(&attributes)
+            .map(|a| SearchFields::of(&a))
+            .unwrap_or_default();
+        ObjectRow {
+            id,
+            account,
+            group,
+            object_type,
+            state,
+            attributes,
+            sealed,
+            created,
+            updated,
+            creator,
+            search,
+        }
+    }
+}

@@ -251,6 +251,28 @@ CREATE TABLE object_attrs (
 ) WITHOUT ROWID;
 CREATE INDEX object_attrs_by_object ON object_attrs (object);
 "#,
+    // 7: a cluster of nodes on one database. root_check: what the first
+    // node recorded of its root of trust (a zero key wrapped by it), so that a
+    // node under another root refuses to start. server_identity: the server CA
+    // and server certificates with their keys (sealed under the root, as in the
+    // data directory's files), one row, replaced by version (compare-and-set).
+    r#"
+CREATE TABLE root_check (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    value BLOB NOT NULL
+);
+
+CREATE TABLE server_identity (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    version      INTEGER NOT NULL CHECK (version >= 1),
+    ca_cert      TEXT NOT NULL,
+    ca_key       TEXT NOT NULL,
+    server_chain TEXT NOT NULL,
+    server_key   TEXT NOT NULL,
+    rsa_chain    TEXT,
+    rsa_key      TEXT
+);
+"#,
 ];
 
 /// A step in Rust that a migration runs after its SQL, in the same

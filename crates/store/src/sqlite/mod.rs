@@ -4,6 +4,8 @@
 //! commits queued writes together ([`writer`]); reads use a small pool of
 //! read-only connections ([`pool`]) that WAL lets run beside the writer.
 
+mod cluster;
+mod dump;
 mod error;
 mod migrate;
 mod pool;
@@ -25,7 +27,7 @@ use skms_core::model::{
     Account, AccountUsage, App, Group, GroupRole, Lockout, ManagedObject, SessionFamily,
     StoredSession, Timestamp, User,
 };
-use skms_core::store::{ObjectFilter, Store, StoreError};
+use skms_core::store::{ObjectFilter, Store, StoreError, StoredServerIdentity};
 use writer::Writer;
 
 /// The schema version this binary writes (rows in the `schema_version` table).
@@ -462,6 +464,39 @@ impl Store for SqliteStore {
         account: AccountId,
     ) -> Result<Vec<(AppId, KeptCertificate)>, StoreError> {
         rows::kept_certificates(&self.readers.get(), account)
+    }
+
+    // ---- A cluster of nodes: the root of trust check and the shared server identity ----
+
+    fn root_check(&self, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let candidate = candidate.to_vec();
+        self.write_returning(move |c| cluster::root_check(c, &candidate))
+    }
+
+    fn server_identity(&self) -> Result<Option<StoredServerIdentity>, StoreError> {
+        cluster::server_identity(&self.readers.get())
+    }
+
+    fn server_identity_version(&self) -> Result<u64, StoreError> {
+        cluster::server_identity_version(&self.readers.get())
+    }
+
+    fn put_server_identity(&self, identity: &StoredServerIdentity) -> Result<bool, StoreError> {
+        let identity = identity.clone();
+        self.write_returning(move |c| cluster::put_server_identity(c, &identity))
+    }
+
+    // ---- Backup and restore (dump.rs) ----
+
+    fn export_rows(&self, sink: &mut dyn skms_core::dump::DumpSink) -> Result<(), StoreError> {
+        self.dump_export(sink)
+    }
+
+    fn import_rows(
+        &self,
+        source: &mut dyn skms_core::dump::DumpSource,
+    ) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        self.dump_import(source)
     }
 }
 
