@@ -85,69 +85,7 @@ pub fn serve(dir: &Path) -> Server {
 
 /// Like [`serve`], with the server's log (debug level) appended to `log`.
 pub fn serve_logging(dir: &Path, log: Option<&Path>) -> Server {
-    if let Some(parent) = log.and_then(Path::parent) {
-        std::fs::create_dir_all(parent).unwrap();
-    }
-    let port = free_port();
-    let https_port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_skms"))
-        .args(["serve", "--data-dir"])
-        .arg(dir)
-        .arg("--kmip-addr")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--https-addr")
-        .arg(format!("127.0.0.1:{https_port}"))
-        .env_remove("SKMS_CONFIG")
-        .env("SKMS_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(match log {
-            Some(p) => Stdio::from(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(p)
-                    .unwrap(),
-            ),
-            None => Stdio::null(),
-        })
-        .spawn()
-        .unwrap();
-    let mut child = Killed(child);
-    let stdout = child.0.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut out = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx.recv_timeout(left).unwrap_or_else(|_| {
-            panic!(
-                "no listening line in time; got {out:#?}; log:\n{}",
-                log.map(|l| std::fs::read_to_string(l).unwrap_or_default())
-                    .unwrap_or_default()
-            )
-        });
-        let done = line.contains("KMIP over TLS listening on");
-        out.push(line);
-        if done {
-            break;
-        }
-    }
-    Server {
-        child,
-        port,
-        https_port,
-        dir: dir.to_path_buf(),
-        stdout: out.join("\n"),
-        rest: rx,
-    }
+    serve_with_args(dir, &[], log)
 }
 
 /// A user's login for the admin commands.
