@@ -512,7 +512,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             None => self.caller.clone(),
             Some((username, password)) => {
                 match self.authenticate(username.clone(), password).await {
-                    Some(c) => {
+                    Err(()) => return ops::unavailable(now(), &request),
+                    Ok(Some(c)) => {
                         // Recorded when it changes who this connection acts as,
                         // not on every request that repeats the credential.
                         if self.caller.as_ref().map(|p| p.audit_actor()) != Some(c.audit_actor()) {
@@ -529,7 +530,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                         self.caller = Some(c.clone());
                         Some(c)
                     }
-                    None => {
+                    Ok(None) => {
                         // A failed credential also ends what an earlier credential
                         // established on this connection; a certificate identity stays.
                         warn!(peer = %self.peer, %username, "KMIP authentication failed");
@@ -583,11 +584,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     /// The caller a username (app id) and password (its secret) prove, after
     /// the back-off this source has earned by failing before.
+    /// The app a Username and Password credential names, `None` for a wrong
+    /// one, or `Err` when the store does not answer (not the client's fault:
+    /// no back-off, no failed-authentication count).
     async fn authenticate(
         &self,
         username: String,
         password: kmip::messages::SecretString,
-    ) -> Option<Caller> {
+    ) -> Result<Option<Caller>, ()> {
         let ip: IpAddr = self.peer.ip();
         let wait = self.shared.backoff.delay(ip);
         if !wait.is_zero() {
@@ -596,24 +600,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
         let shared = self.shared.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let app = shared
+            let Some(app) = shared
                 .verified
                 .authenticate(&*shared.store, &username, &password.0)
-                .ok()
-                .flatten()?;
-            tls::caller_for(&*shared.store, app).ok()
+                .map_err(|_| ())?
+            else {
+                return Ok(None);
+            };
+            match tls::caller_for(&*shared.store, app) {
+                Ok(c) => Ok(Some(c)),
+                Err(tls::CertRejected::Store(_)) => Err(()),
+                Err(_) => Ok(None),
+            }
         })
         .await
-        .ok()
-        .flatten();
+        .map_err(|_| ())
+        .and_then(|r| r);
         match &result {
-            Some(_) => self.shared.backoff.success(ip),
-            None => {
+            Ok(Some(_)) => self.shared.backoff.success(ip),
+            Ok(None) => {
                 self.shared.backoff.failure(ip);
                 self.shared
                     .metrics
                     .authentication_failed(metrics::Interface::Kmip, metrics::AuthMethod::Password);
             }
+            Err(()) => warn!(peer = %self.peer, "the store did not answer while authenticating"),
         }
         result
     }

@@ -438,6 +438,34 @@ fn too_large(mut response: ResponseMessage) -> ResponseMessage {
     response
 }
 
+/// The response to a request this server cannot serve now (its store does
+/// not answer while the caller is identified): every item failed with General
+/// Failure, in the request's version, so that the client retries or fails
+/// over rather than taking it for a wrong credential.
+pub fn unavailable(now: Timestamp, request: &RequestMessage) -> ResponseMessage {
+    let batch_items: Vec<ResponseBatchItem> = request
+        .batch_items
+        .iter()
+        .map(|item| {
+            ResponseBatchItem::failure(
+                Some(item.operation),
+                item.unique_batch_item_id.clone(),
+                ResultReason::GENERAL_FAILURE,
+                "the key store is unavailable: try again".into(),
+            )
+        })
+        .collect();
+    ResponseMessage {
+        header: ResponseHeader {
+            protocol_version: request.header.protocol_version.clone(),
+            time_stamp: DateTime(now),
+            batch_count: batch_items.len() as i32,
+            ..Default::default()
+        },
+        batch_items,
+    }
+}
+
 /// The response to a message that could not be read as a request: one failed
 /// item (Invalid Message), in `version` when the header was readable.
 pub fn invalid_message(ctx: &Context, version: (i32, i32), message: String) -> ResponseMessage {

@@ -177,6 +177,7 @@ async fn ready(State(state): State<Arc<RestState>>) -> Response {
         .into_response(),
         Err(problem) => (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::Extension(request_id::DocumentedBody),
             Json(Readiness {
                 status: "not-ready".into(),
                 problem: Some(problem),

@@ -55,6 +55,11 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
     response
 }
 
+/// Marks an error-status answer whose body the OpenAPI document describes
+/// (not the API's error form): [`finish`] leaves it as it is.
+#[derive(Clone, Copy)]
+pub(crate) struct DocumentedBody;
+
 /// Writes the error body of an error answer (an [`ApiError`] the handlers or
 /// extractors made, or any other error response, such as axum's own), logs
 /// it, and closes the connection after a body that was too large to read.
@@ -62,6 +67,8 @@ async fn finish(mut response: Response, id: &str) -> Response {
     let status = response.status();
     let error = match response.extensions_mut().remove::<ApiError>() {
         Some(e) => e,
+        // A documented answer of its own (readiness's 503 with its reason).
+        None if response.extensions().get::<DocumentedBody>().is_some() => return response,
         None if status.is_client_error() || status.is_server_error() => {
             let (parts, body) = response.into_parts();
             let is_text = parts
