@@ -13,10 +13,10 @@ mod common;
 #[path = "../../store/tests/common/pg.rs"]
 mod pg;
 
-use common::{kmip_request, Killed, Server, Tenant};
+use common::{kmip_request, Server, Tenant};
 use kmip::enums::ResultStatus;
 use kmip::payloads::{GetRequest, RequestPayload, ResponsePayload};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -54,61 +54,13 @@ fn node(dir: &Path, url: &str) -> Server {
 /// Starts a node on `dir` and `url` on the given KMIP and HTTPS ports (a restart
 /// where the node was); waits (60 s at most) until it listens.
 fn node_on(dir: &Path, url: &str, port: u16, https_port: u16) -> Server {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.with_extension("log"))
-        .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_skms"))
-        .args(["serve", "--data-dir"])
-        .arg(dir)
-        .arg("--kmip-addr")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--https-addr")
-        .arg(format!("127.0.0.1:{https_port}"))
-        .args(["--storage-url", url])
-        .env_remove("SKMS_CONFIG")
-        .env_remove("SKMS_STORAGE_URL")
-        .env("SKMS_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
-    let mut child = Killed(child);
-    let stdout = child.0.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut out = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx.recv_timeout(left).unwrap_or_else(|_| {
-            panic!(
-                "restart on {port}/{https_port}: no listening line in time; got {out:#?}; log:\n{}",
-                std::fs::read_to_string(dir.with_extension("log")).unwrap_or_default()
-            )
-        });
-        let done = line.contains("KMIP over TLS listening on");
-        out.push(line);
-        if done {
-            break;
-        }
-    }
-    Server {
-        child,
+    common::serve_on(
+        dir,
+        &["--storage-url", url],
+        Some(&dir.with_extension("log")),
         port,
         https_port,
-        dir: dir.to_path_buf(),
-        stdout: out.join("\n"),
-        rest: rx,
-    }
+    )
 }
 
 /// Copies `root.key` of `from` into the new data directory `to`.

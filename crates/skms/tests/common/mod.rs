@@ -658,11 +658,21 @@ pub fn set_cookie<'a>(cookies: &'a [SetCookie], name: &str) -> &'a SetCookie {
 /// Like [`serve_logging`], with `extra` appended to `skms serve`'s arguments
 /// (`--storage-url postgres://…`, …).
 pub fn serve_with_args(dir: &Path, extra: &[&str], log: Option<&Path>) -> Server {
+    serve_on(dir, extra, log, free_port(), free_port())
+}
+
+/// Like [`serve_with_args`], on the KMIP port `port` and the HTTPS port
+/// `https_port` (a restart where a node was).
+pub fn serve_on(
+    dir: &Path,
+    extra: &[&str],
+    log: Option<&Path>,
+    port: u16,
+    https_port: u16,
+) -> Server {
     if let Some(parent) = log.and_then(Path::parent) {
         std::fs::create_dir_all(parent).unwrap();
     }
-    let port = free_port();
-    let https_port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_skms"))
         .args(["serve", "--data-dir"])
         .arg(dir)
