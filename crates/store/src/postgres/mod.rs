@@ -56,8 +56,9 @@ impl Default for PgOptions {
     }
 }
 
-/// How often a write that met a deadlock or a serialization failure is run again.
-const WRITE_ATTEMPTS: usize = 3;
+/// How often a call is run: again after a write met a deadlock or a
+/// serialization failure, or a read found its connection cut.
+const ATTEMPTS: usize = 3;
 
 /// The Store on a PostgreSQL database shared by any number of nodes.
 pub struct PgStore {
@@ -114,17 +115,27 @@ impl PgStore {
         self.read(migrate::version)
     }
 
-    /// Runs `f` on a pooled connection, outside a transaction (one statement).
+    /// Runs `f` on a pooled connection, outside a transaction (one statement);
+    /// once more on another connection when the server had cut this one (a
+    /// restart, a failover, a terminated backend): a read is safe to repeat.
     fn read<T>(
         &self,
-        f: impl FnOnce(&mut Db<'_, Client>) -> Result<T, StoreError>,
+        f: impl Fn(&mut Db<'_, Client>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut lease = self.pool.get()?;
-        let conn = lease.conn();
-        f(&mut Db {
-            c: &mut conn.client,
-            cache: &mut conn.cache,
-        })
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut lease = self.pool.get()?;
+            let conn = lease.conn();
+            let out = f(&mut Db {
+                c: &mut conn.client,
+                cache: &mut conn.cache,
+            });
+            if out.is_err() && conn.client.is_closed() && attempt < ATTEMPTS {
+                continue;
+            }
+            return out;
+        }
     }
 
     /// Runs `f` in one read-only REPEATABLE READ transaction: a consistent snapshot across queries.
@@ -168,14 +179,14 @@ impl PgStore {
                     })
                     .and_then(|out| tx.commit().map(|()| out).map_err(|e| backend("commit", e)));
                     match out {
-                        Err(e) if error::is_retryable(&e) && attempt < WRITE_ATTEMPTS => continue,
+                        Err(e) if error::is_retryable(&e) && attempt < ATTEMPTS => continue,
                         out => return out,
                     }
                 }
                 Err(e) => backend("begin a write", e),
             };
             // A connection that broke while idle: nothing was sent, take another.
-            if conn.client.is_closed() && attempt < WRITE_ATTEMPTS {
+            if conn.client.is_closed() && attempt < ATTEMPTS {
                 continue;
             }
             return Err(begun);
