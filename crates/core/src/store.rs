@@ -429,6 +429,83 @@ pub trait Store: Send + Sync {
         &self,
         source: &mut dyn crate::dump::DumpSource,
     ) -> Result<Vec<(&'static str, u64)>, StoreError>;
+
+    // ---- The change feed: what other nodes changed, for the nodes' caches ----
+
+    /// The changes after `after` (a [`Change::seq`]), oldest first, at most
+    /// `limit`, read in one snapshot with what [`ChangeBatch`] tells about it.
+    /// The database records a change in the transaction of every update or
+    /// deletion of an account, an app or an object, and of every new app
+    /// (triggers of the schema, so that no write path can forget one).
+    fn changes_since(&self, after: u64, limit: usize) -> Result<ChangeBatch, StoreError>;
+    /// Forgets the changes recorded before `before` (seconds since the epoch),
+    /// except the latest (so that [`ChangeBatch::latest`] never goes back); returns how many.
+    fn prune_changes(&self, before: Timestamp) -> Result<u64, StoreError>;
+    /// Waits at most `timeout` for a sign that a change was committed
+    /// (PostgreSQL's LISTEN/NOTIFY), true if one came. A store without such
+    /// signals waits the whole `timeout` and says false: callers poll
+    /// [`Store::changes_since`] after it either way.
+    fn wait_for_changes(&self, timeout: std::time::Duration) -> Result<bool, StoreError>;
+}
+
+/// What a [`Change`] is about: a row that nodes keep in their caches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Changed {
+    /// An account (enabled, disabled, deleted).
+    Account(AccountId),
+    /// An app (created, changed: secret, certificates, groups; deleted).
+    App(AppId),
+    /// An object (state, attributes, group; deleted).
+    Object(ObjectId),
+}
+
+impl Changed {
+    /// The `entity` column's text and the row's id, as the database records them.
+    pub fn from_row(entity: &str, id: &[u8]) -> Result<Self, StoreError> {
+        let id: [u8; 16] = id.try_into().map_err(|_| {
+            StoreError::Corrupt(format!("change of {entity}: id of {} bytes", id.len()))
+        })?;
+        match entity {
+            "account" => Ok(Changed::Account(AccountId::from_bytes(id))),
+            "app" => Ok(Changed::App(AppId::from_bytes(id))),
+            "object" => Ok(Changed::Object(ObjectId::from_bytes(id))),
+            other => Err(StoreError::Corrupt(format!(
+                "change of an unknown kind {other:?}"
+            ))),
+        }
+    }
+}
+
+/// A read of the change feed ([`Store::changes_since`]).
+///
+/// Sequence numbers grow but may leave gaps: on PostgreSQL a transaction
+/// takes its number before it commits, so a lower number can appear after a
+/// higher one, and a rolled-back transaction leaves its number unused. A
+/// reader settles a gap it saw in batch `b` once a later batch `c` has
+/// `c.finished_before >= b.started_before`: every transaction that could have
+/// taken the missing number has ended by then, so it never will appear.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangeBatch {
+    /// The changes asked for.
+    pub changes: Vec<Change>,
+    /// The highest sequence number committed when the batch was read (0: none).
+    pub latest: u64,
+    /// Every transaction that may yet commit a change had begun before this
+    /// mark, in the store's own order of transactions (PostgreSQL: the
+    /// snapshot's xmax; a store whose commits follow their numbers: 0).
+    pub started_before: u64,
+    /// Every transaction that began before this mark had ended (PostgreSQL:
+    /// the snapshot's xmin; a store whose commits follow their numbers: `u64::MAX`).
+    pub finished_before: u64,
+}
+
+/// One committed change in the store's change feed ([`Store::changes_since`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// Its place in the feed.
+    pub seq: u64,
+    /// What changed.
+    pub what: Changed,
 }
 
 /// What a store records of the root of trust it was made under: an all-zero

@@ -471,6 +471,10 @@ macro_rules! for_each_store_method {
             // Backup and restore.
             fn export_rows(&self, sink: &mut dyn skms_core::dump::DumpSink) -> Result<(), StoreError>;
             fn import_rows(&self, source: &mut dyn skms_core::dump::DumpSource) -> Result<Vec<(&'static str, u64)>, StoreError>;
+            // The change feed.
+            fn changes_since(&self, after: u64, limit: usize) -> Result<skms_core::store::ChangeBatch, StoreError>;
+            fn prune_changes(&self, before: i64) -> Result<u64, StoreError>;
+            fn wait_for_changes(&self, timeout: std::time::Duration) -> Result<bool, StoreError>;
         }
     };
 }

@@ -42,6 +42,94 @@ pub mod conformance {
         crate::object_search::index_follows_changes(store);
         crate::object_search::many_matches(store);
         root_check_and_server_identity(store);
+        change_feed(store);
+    }
+
+    /// The change feed: one change per update or deletion of an account, app
+    /// or object and per new app, committed with it, in order; none for a new
+    /// account or object; paged; pruned except the latest.
+    pub fn change_feed(store: &dyn Store) {
+        use skms_core::store::Changed;
+        let start = store.changes_since(u64::MAX, 10).unwrap();
+        assert!(start.changes.is_empty());
+        assert!(
+            start.finished_before <= start.started_before || start.finished_before == u64::MAX,
+            "{start:?}"
+        );
+        let since = |after: u64| -> Vec<Changed> {
+            let b = store.changes_since(after, 1000).unwrap();
+            let seqs: Vec<u64> = b.changes.iter().map(|c| c.seq).collect();
+            assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order: {seqs:?}");
+            assert!(seqs.iter().all(|s| *s > after && *s <= b.latest), "{b:?}");
+            b.changes.iter().map(|c| c.what).collect()
+        };
+
+        let a = common::account(&unique("feed"));
+        store.create_account(&a).unwrap();
+        let g = common::group(a.id, "g");
+        store.create_group(&g).unwrap();
+        let mut o = common::object(a.id, g.id, 1_700_000_300);
+        store.insert_object(&o).unwrap();
+        assert_eq!(
+            since(start.latest),
+            [],
+            "a new account, group or object changes no cache"
+        );
+        let mut app = common::app(a.id, "feed-app", &[g.id]);
+        store.create_app(&app).unwrap();
+        assert_eq!(since(start.latest), [Changed::App(app.id)], "a new app");
+
+        let mark = store.changes_since(u64::MAX, 0).unwrap().latest;
+        o.state = State::ACTIVE;
+        store.update_object(&o).unwrap();
+        app.enabled = false;
+        store.update_app(&app).unwrap();
+        store.set_account_enabled(a.id, false).unwrap();
+        assert_eq!(
+            since(mark),
+            [
+                Changed::Object(o.id),
+                Changed::App(app.id),
+                Changed::Account(a.id)
+            ]
+        );
+        // Paged: one at a time, from any point.
+        let page = store.changes_since(mark, 1).unwrap();
+        assert_eq!(page.changes.len(), 1);
+        assert_eq!(page.changes[0].what, Changed::Object(o.id));
+        assert_eq!(
+            since(page.changes[0].seq),
+            [Changed::App(app.id), Changed::Account(a.id)]
+        );
+        // A failed write records nothing.
+        let mut missing = common::app(a.id, "never-stored", &[g.id]);
+        missing.enabled = false;
+        assert!(store.update_app(&missing).is_err());
+        let before_delete = store.changes_since(u64::MAX, 0).unwrap().latest;
+        assert_eq!(since(before_delete), []);
+
+        // Deleting the account deletes its apps and objects: each is a change.
+        o.state = State::DESTROYED;
+        store.update_object(&o).unwrap();
+        let before_delete = store.changes_since(u64::MAX, 0).unwrap().latest;
+        store.delete_account(a.id).unwrap();
+        let deleted: HashSet<Changed> = since(before_delete).into_iter().collect();
+        assert_eq!(
+            deleted,
+            HashSet::from([
+                Changed::Account(a.id),
+                Changed::App(app.id),
+                Changed::Object(o.id)
+            ])
+        );
+
+        // Pruning keeps the latest change, so the feed's head never goes back.
+        let latest = store.changes_since(u64::MAX, 0).unwrap().latest;
+        assert!(store.prune_changes(i64::MAX).unwrap() > 0);
+        let after = store.changes_since(0, 1000).unwrap();
+        assert_eq!(after.latest, latest);
+        assert_eq!(after.changes.len(), 1);
+        assert_eq!(after.changes[0].seq, latest);
     }
 
     /// Account CAs: stored with their account in one write (a refused account
@@ -1423,6 +1511,11 @@ fn sqlite_root_check_and_server_identity() {
 }
 
 #[test]
+fn sqlite_change_feed() {
+    with_store("changes", conformance::change_feed);
+}
+
+#[test]
 fn sqlite_object_search_filters_sorts_and_pages() {
     with_store("search", object_search::filters_sorts_and_pages);
 }
@@ -1477,6 +1570,7 @@ postgres_tests! {
     postgres_object_search_index_follows_changes => object_search::index_follows_changes,
     postgres_object_search_many_matches => object_search::many_matches,
     postgres_root_check_and_server_identity => conformance::root_check_and_server_identity,
+    postgres_change_feed => conformance::change_feed,
 }
 
 // ---- backup and restore: the whole content of a store, SQLite → PostgreSQL → SQLite ----

@@ -176,3 +176,90 @@ fn a_connection_killed_by_the_server_is_replaced() {
     // A read on the cut connection is repeated on a new one.
     assert_eq!(store.account(a.id).unwrap(), Some(a));
 }
+
+/// A node waiting for changes is woken by another node's commit (NOTIFY),
+/// not only at the end of its wait.
+#[test]
+fn a_commit_on_one_node_wakes_a_node_listening() {
+    let url = fresh_database_url();
+    let (a, b) = (PgStore::open(&url).unwrap(), PgStore::open(&url).unwrap());
+    let acct = common::account("acme");
+    a.create_account(&acct).unwrap();
+    // The first wait starts listening; nothing changed since.
+    assert!(!b
+        .wait_for_changes(std::time::Duration::from_millis(10))
+        .unwrap());
+    let started = std::time::Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            a.set_account_enabled(acct.id, false).unwrap();
+        });
+        assert!(b
+            .wait_for_changes(std::time::Duration::from_secs(20))
+            .unwrap());
+    });
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // Several commits signalled meanwhile make one wake-up, then quiet.
+    a.set_account_enabled(acct.id, true).unwrap();
+    a.set_account_enabled(acct.id, false).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(b
+        .wait_for_changes(std::time::Duration::from_secs(5))
+        .unwrap());
+    assert!(!b
+        .wait_for_changes(std::time::Duration::from_millis(200))
+        .unwrap());
+}
+
+/// A change whose transaction took its number first but commits last shows
+/// up after a higher number was read: the batch's transaction horizon says
+/// the gap is still open, and settles it only once that transaction ended.
+#[test]
+fn a_gap_in_the_feed_stays_open_while_its_transaction_runs() {
+    use skms_core::store::Changed;
+    let url = fresh_database_url();
+    let store = PgStore::open(&url).unwrap();
+    let (x, y) = (common::account("x"), common::account("y"));
+    store.create_account(&x).unwrap();
+    store.create_account(&y).unwrap();
+    let start = store.changes_since(u64::MAX, 0).unwrap().latest;
+
+    let mut slow = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut tx = slow.transaction().unwrap();
+    tx.execute(
+        "UPDATE accounts SET enabled = false WHERE id = $1",
+        &[&&x.id.as_bytes()[..]],
+    )
+    .unwrap();
+    store.set_account_enabled(y.id, false).unwrap();
+
+    let seen = store.changes_since(start, 100).unwrap();
+    assert_eq!(seen.changes.len(), 1, "{seen:?}");
+    assert_eq!(seen.changes[0].what, Changed::Account(y.id));
+    assert!(
+        seen.changes[0].seq > start + 1,
+        "a number below was taken: {seen:?}"
+    );
+    assert!(
+        seen.finished_before < seen.started_before,
+        "a transaction is running: {seen:?}"
+    );
+    let again = store.changes_since(start, 100).unwrap();
+    assert!(
+        again.finished_before < seen.started_before,
+        "still open: {again:?}"
+    );
+
+    tx.commit().unwrap();
+    let later = store.changes_since(start, 100).unwrap();
+    assert_eq!(
+        later.changes.iter().map(|c| c.what).collect::<Vec<_>>(),
+        [Changed::Account(x.id), Changed::Account(y.id)],
+        "the lower number appears once committed"
+    );
+    assert!(
+        later.finished_before >= seen.started_before,
+        "settled: {later:?}"
+    );
+}

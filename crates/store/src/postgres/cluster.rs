@@ -6,7 +6,7 @@
 use super::db::Db;
 use super::error::{backend, corrupt};
 use postgres::GenericClient;
-use skms_core::store::{StoreError, StoredServerIdentity};
+use skms_core::store::{Change, ChangeBatch, Changed, StoreError, StoredServerIdentity};
 
 /// Records `candidate` as the root check unless one is recorded; the one recorded.
 pub fn root_check<C: GenericClient>(
@@ -95,4 +95,59 @@ pub fn put_server_identity<C: GenericClient>(
         )
         .map_err(|e| backend("store the server identity", e))?;
     Ok(changed == 1)
+}
+
+/// The change feed (migration 3) after `after`, with the snapshot's
+/// transaction horizon (xmin, xmax) that settles its gaps ([`ChangeBatch`]).
+/// Run it in one REPEATABLE READ transaction: both queries see one snapshot.
+pub fn changes_since<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    after: u64,
+    limit: usize,
+) -> Result<ChangeBatch, StoreError> {
+    let read = |e| backend("read the change feed", e);
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let head = db
+        .query_one(
+            "SELECT COALESCE((SELECT MAX(seq) FROM changes), 0),
+                    pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
+                    pg_snapshot_xmax(pg_current_snapshot())::text::bigint",
+            &[],
+        )
+        .map_err(read)?;
+    let number = |v: i64| u64::try_from(v).map_err(|_| corrupt("change sequence number"));
+    let latest = number(head.try_get(0).map_err(read)?)?;
+    let finished_before = number(head.try_get(1).map_err(read)?)?;
+    let started_before = number(head.try_get(2).map_err(read)?)?;
+    let rows = db
+        .query(
+            "SELECT seq, entity, id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &[&after, &limit],
+        )
+        .map_err(read)?;
+    let mut changes = Vec::with_capacity(rows.len());
+    for r in rows {
+        let entity: &str = r.try_get(1).map_err(read)?;
+        let id: &[u8] = r.try_get(2).map_err(read)?;
+        changes.push(Change {
+            seq: number(r.try_get(0).map_err(read)?)?,
+            what: Changed::from_row(entity, id)?,
+        });
+    }
+    Ok(ChangeBatch {
+        changes,
+        latest,
+        started_before,
+        finished_before,
+    })
+}
+
+/// Forgets the changes recorded before `before` (seconds).
+pub fn prune_changes<C: GenericClient>(db: &mut Db<'_, C>, before: i64) -> Result<u64, StoreError> {
+    db.execute(
+        "DELETE FROM changes WHERE at < $1 AND seq < (SELECT MAX(seq) FROM changes)",
+        &[&before],
+    )
+    .map_err(|e| backend("prune the change feed", e))
 }

@@ -242,6 +242,40 @@ CREATE TABLE server_identity (
     rsa_key      TEXT
 );
 "#,
+    // 3: the change feed (SQLite version 8 says why). A trigger also sends a
+    // NOTIFY on the channel skms_changes (sent at commit, one per
+    // transaction), so that listening nodes poll at once instead of at their
+    // next interval.
+    r#"
+CREATE TABLE changes (
+    seq    BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    entity TEXT NOT NULL,
+    id     BYTEA NOT NULL,
+    at     BIGINT NOT NULL
+);
+CREATE INDEX changes_by_at ON changes (at);
+
+CREATE FUNCTION skms_note_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        INSERT INTO changes (entity, id, at)
+        VALUES (TG_ARGV[0], OLD.id, extract(epoch FROM now())::bigint);
+    ELSE
+        INSERT INTO changes (entity, id, at)
+        VALUES (TG_ARGV[0], NEW.id, extract(epoch FROM now())::bigint);
+    END IF;
+    PERFORM pg_notify('skms_changes', '');
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER accounts_changed AFTER UPDATE OR DELETE ON accounts
+    FOR EACH ROW EXECUTE FUNCTION skms_note_change('account');
+CREATE TRIGGER apps_changed AFTER INSERT OR UPDATE OR DELETE ON apps
+    FOR EACH ROW EXECUTE FUNCTION skms_note_change('app');
+CREATE TRIGGER objects_changed AFTER UPDATE OR DELETE ON objects
+    FOR EACH ROW EXECUTE FUNCTION skms_note_change('object');
+"#,
 ];
 
 /// The schema version this binary writes.

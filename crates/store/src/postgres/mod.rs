@@ -31,7 +31,7 @@ use skms_core::model::{
     Account, AccountUsage, App, Group, GroupRole, Lockout, ManagedObject, SessionFamily,
     StoredSession, Timestamp, User,
 };
-use skms_core::store::{ObjectFilter, Store, StoreError, StoredServerIdentity};
+use skms_core::store::{ChangeBatch, ObjectFilter, Store, StoreError, StoredServerIdentity};
 use tls::Target;
 
 /// The schema version this binary writes on PostgreSQL (rows in its `schema_version` table).
@@ -64,6 +64,10 @@ const ATTEMPTS: usize = 3;
 pub struct PgStore {
     pool: Pool,
     tls: bool,
+    target: Target,
+    /// The connection that LISTENs for the change feed's NOTIFY (opened by
+    /// the first [`Store::wait_for_changes`], again after it broke).
+    listener: std::sync::Mutex<Option<Client>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -93,6 +97,7 @@ impl PgStore {
         migrate::migrate(&mut first)?;
         drop(first);
         let tls = target.uses_tls();
+        let listen_to = target.clone();
         let pool = Pool::new(
             options.max_connections,
             options.acquire_timeout,
@@ -102,7 +107,12 @@ impl PgStore {
                     .map_err(|e| backend("connect to PostgreSQL", e))
             }),
         );
-        Ok(PgStore { pool, tls })
+        Ok(PgStore {
+            pool,
+            tls,
+            target: listen_to,
+            listener: std::sync::Mutex::new(None),
+        })
     }
 
     /// True when the connections use TLS.
@@ -200,10 +210,15 @@ impl Drop for PgStore {
         // forbids inside a runtime's thread (a server dropping its store while
         // shutting down): close them on a thread of their own.
         let idle = self.pool.drain();
-        if !idle.is_empty() {
+        let listener = self
+            .listener
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if !idle.is_empty() || listener.is_some() {
             let _ = std::thread::Builder::new()
                 .name("skms-pg-close".into())
-                .spawn(move || drop(idle))
+                .spawn(move || drop((idle, listener)))
                 .map(|t| t.join());
         }
     }
@@ -505,5 +520,55 @@ impl Store for PgStore {
         source: &mut dyn skms_core::dump::DumpSource,
     ) -> Result<Vec<(&'static str, u64)>, StoreError> {
         self.dump_import(source)
+    }
+
+    // ---- The change feed (cluster.rs) ----
+
+    fn changes_since(&self, after: u64, limit: usize) -> Result<ChangeBatch, StoreError> {
+        self.snapshot(|db| cluster::changes_since(db, after, limit))
+    }
+
+    fn prune_changes(&self, before: Timestamp) -> Result<u64, StoreError> {
+        self.write(|db| cluster::prune_changes(db, before))
+    }
+
+    fn wait_for_changes(&self, timeout: Duration) -> Result<bool, StoreError> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let mut slot = self.listener.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            let mut c = self
+                .target
+                .connect()
+                .map_err(|e| backend("connect to PostgreSQL to listen for changes", e))?;
+            c.batch_execute("LISTEN skms_changes")
+                .map_err(|e| backend("listen for changes", e))?;
+            *slot = Some(c);
+        }
+        let waited = slot.as_mut().map(|client| {
+            let got = {
+                let mut notifications = client.notifications();
+                let first = notifications.timeout_iter(timeout).next();
+                if let Ok(Some(_)) = first {
+                    // One wake-up for everything already signalled.
+                    while let Ok(Some(_)) = notifications.iter().next() {}
+                }
+                first.map(|n| n.is_some())
+            };
+            (got, client.is_closed())
+        });
+        match waited {
+            Some((Ok(true), _)) => Ok(true),
+            Some((Ok(false), false)) => Ok(false),
+            Some((Ok(false), true)) | None => {
+                *slot = None;
+                Err(StoreError::Backend(
+                    "the connection listening for changes closed".into(),
+                ))
+            }
+            Some((Err(e), _)) => {
+                *slot = None;
+                Err(backend("wait for changes", e))
+            }
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::error::{backend, corrupt};
 use rusqlite::{Connection, OptionalExtension};
-use skms_core::store::{StoreError, StoredServerIdentity};
+use skms_core::store::{Change, ChangeBatch, Changed, StoreError, StoredServerIdentity};
 
 /// Records `candidate` as the root check unless one is recorded; the one recorded.
 pub fn root_check(c: &Connection, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
@@ -93,4 +93,57 @@ pub fn put_server_identity(c: &Connection, id: &StoredServerIdentity) -> Result<
         )
         .map_err(|e| backend("store the server identity", e))?;
     Ok(changed == 1)
+}
+
+/// The change feed (migration 8) after `after`. One writer commits the
+/// changes in the order of their numbers, so a number missing below the
+/// latest never appears later: every gap is settled at once.
+pub fn changes_since(c: &Connection, after: u64, limit: usize) -> Result<ChangeBatch, StoreError> {
+    let read = |e| backend("read the change feed", e);
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let tx = c.unchecked_transaction().map_err(read)?;
+    let latest: i64 = tx
+        .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+            r.get(0)
+        })
+        .map_err(read)?;
+    let mut stmt = tx
+        .prepare_cached("SELECT seq, entity, id FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+        .map_err(read)?;
+    let rows = stmt
+        .query_map((after, limit), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })
+        .map_err(read)?;
+    let mut changes = Vec::new();
+    for row in rows {
+        let (seq, entity, id) = row.map_err(read)?;
+        changes.push(Change {
+            seq: u64::try_from(seq).map_err(|_| corrupt("change sequence number"))?,
+            what: Changed::from_row(&entity, &id)?,
+        });
+    }
+    drop(stmt);
+    tx.finish().map_err(read)?;
+    Ok(ChangeBatch {
+        changes,
+        latest: u64::try_from(latest).map_err(|_| corrupt("change sequence number"))?,
+        started_before: 0,
+        finished_before: u64::MAX,
+    })
+}
+
+/// Forgets the changes recorded before `before` (seconds).
+pub fn prune_changes(c: &Connection, before: i64) -> Result<u64, StoreError> {
+    c.execute(
+        "DELETE FROM changes WHERE at < ?1 AND seq < (SELECT MAX(seq) FROM changes)",
+        [before],
+    )
+    .map(|n| n as u64)
+    .map_err(|e| backend("prune the change feed", e))
 }

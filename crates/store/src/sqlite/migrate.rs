@@ -273,6 +273,43 @@ CREATE TABLE server_identity (
     rsa_key      TEXT
 );
 "#,
+    // 8: the change feed that tells every node's cache what changed
+    // (Store::changes_since). Triggers, not the write paths, record a change,
+    // in the writing transaction: no path (a restore, a cascade, a future
+    // write) can forget one. New objects and accounts need no change (a cache
+    // keeps no "not found" of them); a new app does (a certificate that
+    // matched no app may now match it). `at` (seconds) lets old changes be pruned.
+    r#"
+CREATE TABLE changes (
+    seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+    entity TEXT NOT NULL,
+    id     BLOB NOT NULL,
+    at     INTEGER NOT NULL
+);
+CREATE INDEX changes_by_at ON changes (at);
+
+CREATE TRIGGER accounts_updated AFTER UPDATE ON accounts BEGIN
+    INSERT INTO changes (entity, id, at) VALUES ('account', NEW.id, CAST(strftime('%s', 'now') AS INTEGER));
+END;
+CREATE TRIGGER accounts_deleted AFTER DELETE ON accounts BEGIN
+    INSERT INTO changes (entity, id, at) VALUES ('account', OLD.id, CAST(strftime('%s', 'now') AS INTEGER));
+END;
+CREATE TRIGGER apps_inserted AFTER INSERT ON apps BEGIN
+    INSERT INTO changes (entity, id, at) VALUES ('app', NEW.id, CAST(strftime('%s', 'now') AS INTEGER));
+END;
+CREATE TRIGGER apps_updated AFTER UPDATE ON apps BEGIN
+    INSERT INTO changes (entity, id, at) VALUES ('app', NEW.id, CAST(strftime('%s', 'now') AS INTEGER));
+END;
+CREATE TRIGGER apps_deleted AFTER DELETE ON apps BEGIN
+    INSERT INTO changes (entity, id, at) VALUES ('app', OLD.id, CAST(strftime('%s', 'now') AS INTEGER));
+END;
+CREATE TRIGGER objects_updated AFTER UPDATE ON objects BEGIN
+    INSERT INTO changes (entity, id, at) VALUES ('object', NEW.id, CAST(strftime('%s', 'now') AS INTEGER));
+END;
+CREATE TRIGGER objects_deleted AFTER DELETE ON objects BEGIN
+    INSERT INTO changes (entity, id, at) VALUES ('object', OLD.id, CAST(strftime('%s', 'now') AS INTEGER));
+END;
+"#,
 ];
 
 /// A step in Rust that a migration runs after its SQL, in the same

@@ -27,7 +27,7 @@ use skms_core::model::{
     Account, AccountUsage, App, Group, GroupRole, Lockout, ManagedObject, SessionFamily,
     StoredSession, Timestamp, User,
 };
-use skms_core::store::{ObjectFilter, Store, StoreError, StoredServerIdentity};
+use skms_core::store::{ChangeBatch, ObjectFilter, Store, StoreError, StoredServerIdentity};
 use writer::Writer;
 
 /// The schema version this binary writes (rows in the `schema_version` table).
@@ -497,6 +497,22 @@ impl Store for SqliteStore {
         source: &mut dyn skms_core::dump::DumpSource,
     ) -> Result<Vec<(&'static str, u64)>, StoreError> {
         self.dump_import(source)
+    }
+
+    // ---- The change feed (cluster.rs) ----
+
+    fn changes_since(&self, after: u64, limit: usize) -> Result<ChangeBatch, StoreError> {
+        cluster::changes_since(&self.readers.get(), after, limit)
+    }
+
+    fn prune_changes(&self, before: Timestamp) -> Result<u64, StoreError> {
+        self.write_returning(move |c| cluster::prune_changes(c, before))
+    }
+
+    /// SQLite sends no signal: every caller polls.
+    fn wait_for_changes(&self, timeout: Duration) -> Result<bool, StoreError> {
+        std::thread::sleep(timeout);
+        Ok(false)
     }
 }
 
