@@ -14,6 +14,7 @@
 
 pub mod audit;
 pub mod backoff;
+pub mod cache;
 pub mod config;
 pub mod init;
 pub mod kmip_listener;
@@ -74,7 +75,7 @@ pub struct Running {
     pub ca_cert_path: PathBuf,
     /// What this start created, one line each.
     pub created: Vec<String>,
-    /// The store (for admin work in-process and tests).
+    /// The store as the listeners see it, through the node's cache (for admin work in-process and tests).
     pub store: Arc<dyn Store>,
     /// The root of trust.
     pub root: Arc<dyn RootOfTrust>,
@@ -137,12 +138,20 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         reason: e.to_string(),
     })?;
     let root: Arc<dyn RootOfTrust> = data.root.clone();
-    // Every user of the store (KMIP, REST) goes through the timing wrapper.
+    // Every user of the store (KMIP, REST) goes through the node's cache
+    // (which follows the store's change feed), and what reaches the database
+    // through the timing wrapper.
     let metrics = Arc::new(metrics::Metrics::new());
-    let store: Arc<dyn Store> = Arc::new(metrics::MeteredStore::new(
-        data.store.clone(),
-        metrics.clone(),
+    let cache = Arc::new(cache::CachedStore::new(
+        Arc::new(metrics::MeteredStore::new(
+            data.store.clone(),
+            metrics.clone(),
+        )),
+        cache::DEFAULT_MAX_OBJECTS,
     ));
+    cache::CachedStore::follow(&cache)
+        .map_err(|e| init::InitError::Cert(format!("cannot follow the change feed: {e}")))?;
+    let store: Arc<dyn Store> = cache;
     let mut sinks: Vec<Box<dyn skms_core::audit::AuditSink>> = Vec::new();
     if let Some(target) = &config.audit_syslog {
         let target: syslog::Target =
@@ -235,7 +244,7 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         data_dir: data.path,
         ca_cert_path: data.ca_cert_path,
         created,
-        store: data.store,
+        store: shared.store.clone(),
         root,
         metrics,
         shared,

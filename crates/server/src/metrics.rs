@@ -412,8 +412,11 @@ fn result_label(status: ResultStatus, reason: Option<kmip::enums::ResultReason>)
         .unwrap_or(OTHER)
 }
 
-/// Calls `$callback!` with every method of [`Store`]: one list to extend
-/// when the trait grows ([`MeteredStore`] and the tests' store double use it).
+/// Calls `$callback!` with every method of [`Store`], for the wrappers of
+/// the store ([`MeteredStore`], [`crate::cache::CachedStore`], tests'): a
+/// method added to the trait is added here once. The call site must have the
+/// types the signatures name in scope.
+#[macro_export]
 macro_rules! for_each_store_method {
     ($callback:ident) => {
         $callback! {
