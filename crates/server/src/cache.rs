@@ -11,8 +11,10 @@
 //! How stale an entry can be (the bound the README states): on PostgreSQL a
 //! commit's NOTIFY wakes every node, which reads the feed at once (a few
 //! milliseconds); without it a node reads the feed every [`POLL`]. A node
-//! that cannot read the feed for [`STALE_AFTER`] empties its cache and reads
-//! through to the database until it follows the feed again.
+//! that cannot read the feed empties its cache at once and reads through to
+//! the database until it follows the feed again: with the database gone, a
+//! node answers with an error, not from memory (no key is served whose audit
+//! record cannot be written, nor after a change the node could not hear of).
 //!
 //! A read racing a change never leaves the old row behind: every drop bumps a
 //! generation, and a row read from the database is kept only if no drop
@@ -31,9 +33,6 @@ use tracing::{info, warn};
 /// How often a node reads the change feed when no NOTIFY wakes it (one
 /// indexed read: cheap enough to keep the bound short).
 pub const POLL: Duration = Duration::from_millis(250);
-
-/// How long a node keeps serving from its cache while the change feed cannot be read.
-pub const STALE_AFTER: Duration = Duration::from_secs(5);
 
 /// How many changes one read of the feed takes.
 const BATCH: usize = 1000;
@@ -259,7 +258,6 @@ fn follow_feed(weak: Weak<CachedStore>) {
     // Where the cache is in the feed, and (until the cache is live) the mark
     // that every transaction running at the start must pass first.
     let mut cursor: Option<(Cursor, Option<u64>)> = None;
-    let mut last_read = Instant::now();
     let mut last_prune: Option<Instant> = None;
     let mut warned = false;
     loop {
@@ -268,10 +266,9 @@ fn follow_feed(weak: Weak<CachedStore>) {
             None => cache.inner.changes_since(u64::MAX, 0),
             Some((c, _)) => cache.inner.changes_since(c.after(), BATCH),
         };
-        let mut full = false;
+        let (mut full, mut failed) = (false, false);
         match read {
             Ok(batch) => {
-                last_read = Instant::now();
                 if warned {
                     info!("the change feed is read again: the cache fills from now on");
                     warned = false;
@@ -290,7 +287,7 @@ fn follow_feed(weak: Weak<CachedStore>) {
                 full = batch.changes.len() >= BATCH;
             }
             Err(e) => {
-                if last_read.elapsed() >= STALE_AFTER && cursor.is_some() {
+                if cursor.is_some() {
                     warn!(error = %e, "the change feed cannot be read: the cache is emptied and reads go to the store");
                     warned = true;
                     let mut entries = cache.write();
@@ -298,6 +295,7 @@ fn follow_feed(weak: Weak<CachedStore>) {
                     entries.clear();
                     cursor = None;
                 }
+                failed = true;
             }
         }
         if last_prune.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
@@ -315,8 +313,12 @@ fn follow_feed(weak: Weak<CachedStore>) {
         }
         let inner = cache.inner.clone();
         drop(cache);
-        if inner.wait_for_changes(POLL).is_err() {
+        if failed {
             std::thread::sleep(POLL);
+        } else if inner.wait_for_changes(POLL).is_err() {
+            // The listening connection broke: read the feed at once (and
+            // empty the cache if the database is gone).
+            continue;
         }
     }
 }

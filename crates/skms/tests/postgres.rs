@@ -1,7 +1,8 @@
 //! `skms serve --storage-url postgres://…`: the server keeps its store in
 //! PostgreSQL (a throwaway cluster on loopback that this test starts, see
 //! crates/store/tests/common/pg.rs) and serves as it does on SQLite: an
-//! account, an app, a KMIP Create and Get, and `/v1/ready` is ready.
+//! account, an app, a KMIP Create and Get (warm Gets read nothing from the
+//! database), and `/v1/ready` is ready.
 
 mod common;
 #[path = "../../store/tests/common/pg.rs"]
@@ -29,7 +30,33 @@ fn serve_on_postgresql() {
     let got = kmip_get(&mut s, &tenant.username, &tenant.password, &uid);
     assert_eq!(got.unique_identifier, uid);
 
+    // Warm: more Gets (each with the app's credential, as vCenter sends it)
+    // read nothing from PostgreSQL; only the audit records are written.
     let (client, base) = rest_client(&server);
+    let reads = |what: &str| -> u64 {
+        let text = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        let series =
+            format!("skms_store_operation_duration_seconds_count{{operation=\"{what}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(series.as_str()))
+            .map_or(0, |v| v.trim().parse().unwrap())
+    };
+    let warm = ["object", "app", "account", "app_by_pinned_cert"].map(reads);
+    for _ in 0..50 {
+        let got = kmip_get(&mut s, &tenant.username, &tenant.password, &uid);
+        assert_eq!(got.unique_identifier, uid);
+    }
+    assert_eq!(
+        ["object", "app", "account", "app_by_pinned_cert"].map(reads),
+        warm,
+        "50 warm Gets asked PostgreSQL for nothing"
+    );
+
     let ready = client
         .get(format!("{base}/v1/ready"))
         .timeout(Duration::from_secs(30))
