@@ -3,6 +3,13 @@
 //! durable AES-256 Creates) back to back on each for a fixed time after a
 //! warm-up, checks every response, and prints throughput, latency percentiles
 //! and errors. Loopback addresses only, unless `--allow-remote`.
+//!
+//! Several servers (the nodes of one PostgreSQL database) can be loaded at
+//! once: `--addr` given more than once, or a comma-separated list. Connection
+//! i goes to server i mod n (round-robin, as vCenter's multi-server key
+//! provider spreads its clients), stays there for the whole run (a reopened
+//! connection goes back to the same server), and the report breaks the
+//! operations down by server.
 
 use clap::{Args, Subcommand, ValueEnum};
 use kmip::attributes::{Attribute, Attributes};
@@ -56,14 +63,32 @@ impl Op {
 /// Flags of `skms bench kmip`.
 #[derive(Args)]
 #[command(after_help = "\
+Several servers (nodes sharing one PostgreSQL database): give --addr more than once, or a \
+comma-separated list (--addr 127.0.0.1:5696,127.0.0.1:5697). Connections are spread \
+round-robin over the addresses in the order given (connection i to address i mod n) and \
+keep their server for the whole run; for --op get the key is created on the first address \
+and fetched once on every address before the run (so servers that do not share a store \
+are refused). The report lists the servers used, with each one's connections and \
+operations.
+
 Load is allowed on loopback addresses only (127.0.0.0/8, ::1): any other address is \
 refused before connecting unless --allow-remote is given. Exit status: 0 when every \
 response was a success, 1 when any request failed (or the run could not start), 2 on \
 usage errors and refused addresses.")]
 pub struct KmipArgs {
-    /// Address of the KMIP listener (loopback only unless --allow-remote).
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:5696")]
-    addr: String,
+    /// Address of a KMIP listener (loopback only unless --allow-remote); repeat
+    /// it, or separate addresses with commas, to spread the connections over
+    /// several servers.
+    #[arg(
+        long,
+        visible_alias = "server",
+        value_name = "HOST:PORT",
+        default_value = "127.0.0.1:5696",
+        value_delimiter = ',',
+        action = clap::ArgAction::Append,
+        required = false
+    )]
+    addr: Vec<String>,
     /// CA certificate (PEM) to trust: `ca.crt` of the server's data directory.
     #[arg(long, value_name = "FILE")]
     ca: PathBuf,
@@ -162,6 +187,19 @@ pub fn run(cmd: BenchCommand) -> ExitCode {
     }
 }
 
+/// The addresses to load, one per `--addr` in order (see [`target`]).
+fn targets(addrs: &[String], allow_remote: bool) -> Result<Vec<SocketAddr>, Failure> {
+    let addrs: Vec<&str> = addrs
+        .iter()
+        .map(|a| a.trim())
+        .filter(|a| !a.is_empty())
+        .collect();
+    if addrs.is_empty() {
+        return Err(Failure::Refused("--addr: no address given".into()));
+    }
+    addrs.into_iter().map(|a| target(a, allow_remote)).collect()
+}
+
 /// The address to load: the first one `addr` resolves to, refused when it is
 /// not loopback (any of them, for a name) and remote load was not allowed.
 fn target(addr: &str, allow_remote: bool) -> Result<SocketAddr, Failure> {
@@ -190,7 +228,7 @@ fn target(addr: &str, allow_remote: bool) -> Result<SocketAddr, Failure> {
 /// Checks the flags, runs the load and prints the report.
 fn run_kmip(args: KmipArgs) -> Result<ExitCode, Failure> {
     // Refuse a remote target before reading anything or connecting anywhere.
-    let addr = target(&args.addr, args.allow_remote)?;
+    let addrs = targets(&args.addr, args.allow_remote)?;
     let server_name = ServerName::try_from(args.server_name.clone())
         .map_err(|e| Failure::Refused(format!("--server-name {:?}: {e}", args.server_name)))?;
     let tls = client_config(&args)?;
@@ -199,13 +237,13 @@ fn run_kmip(args: KmipArgs) -> Result<ExitCode, Failure> {
         .build()
         .map_err(|e| Failure::Run(format!("cannot start the runtime: {e}")))?;
     let target = Target {
-        addr,
+        addrs: addrs.clone(),
         server_name,
         connector: TlsConnector::from(tls),
         timeout: args.timeout,
     };
     let report = rt.block_on(bench(&args, target))?;
-    print!("{}", report.text(&args, addr));
+    print!("{}", report.text(&args, &addrs));
     Ok(
         if report.errors.total() > 0 || (report.ops() == 0 && !report.interrupted) {
             ExitCode::from(1)
@@ -243,7 +281,8 @@ fn client_config(args: &KmipArgs) -> Result<Arc<rustls::ClientConfig>, Failure> 
 
 /// Where and how to connect.
 struct Target {
-    addr: SocketAddr,
+    /// The servers, in the order given; connection i goes to `addrs[i % n]`.
+    addrs: Vec<SocketAddr>,
     server_name: ServerName<'static>,
     connector: TlsConnector,
     timeout: Duration,
@@ -253,22 +292,24 @@ struct Target {
 type Conn = TlsStream<TcpStream>;
 
 impl Target {
-    /// Opens one TLS connection (TCP_NODELAY: one small request at a time).
-    async fn connect(&self) -> Result<Conn, String> {
+    /// Opens one TLS connection to server `server` (an index into `addrs`;
+    /// TCP_NODELAY: one small request at a time).
+    async fn connect(&self, server: usize) -> Result<Conn, String> {
+        let addr = self.addrs[server];
         let open = async {
-            let tcp = TcpStream::connect(self.addr)
+            let tcp = TcpStream::connect(addr)
                 .await
-                .map_err(|e| format!("connect to {}: {e}", self.addr))?;
+                .map_err(|e| format!("connect to {addr}: {e}"))?;
             tcp.set_nodelay(true)
                 .map_err(|e| format!("TCP_NODELAY: {e}"))?;
             self.connector
                 .connect(self.server_name.clone(), tcp)
                 .await
-                .map_err(|e| format!("TLS handshake with {}: {e}", self.addr))
+                .map_err(|e| format!("TLS handshake with {addr}: {e}"))
         };
         tokio::time::timeout(self.timeout, open)
             .await
-            .map_err(|_| format!("connect to {}: timed out", self.addr))?
+            .map_err(|_| format!("connect to {addr}: timed out"))?
     }
 }
 
@@ -471,6 +512,8 @@ impl Errors {
 /// What one connection did.
 #[derive(Default)]
 struct Outcome {
+    /// The server it used (an index into [`Target::addrs`]).
+    server: usize,
     /// Latency of every successful operation sent after the warm-up, in microseconds.
     latencies_us: Vec<u64>,
     /// Every failure (warm-up included).
@@ -479,17 +522,21 @@ struct Outcome {
     reconnects: u64,
 }
 
-/// One connection's closed loop until `stop` turns true.
+/// One connection's closed loop until `stop` turns true: `conn` is open to
+/// server `server` (an index into [`Target::addrs`]), where it reconnects.
 async fn worker(
     target: Arc<Target>,
-    mut conn: Conn,
+    (server, mut conn): (usize, Conn),
     requests: Arc<Requests>,
     expect: Expect,
     credential_once: bool,
     measure_from: Instant,
     mut stop: watch::Receiver<bool>,
 ) -> Outcome {
-    let mut out = Outcome::default();
+    let mut out = Outcome {
+        server,
+        ..Outcome::default()
+    };
     let mut authenticated = false;
     loop {
         if *stop.borrow() {
@@ -531,7 +578,7 @@ async fn worker(
         let reopened = tokio::select! {
             biased;
             _ = stop.changed() => break,
-            c = target.connect() => c,
+            c = target.connect(server) => c,
         };
         match reopened {
             Ok(c) => {
@@ -561,6 +608,16 @@ struct Report {
     reconnects: u64,
     /// Ctrl-C stopped the run early.
     interrupted: bool,
+    /// Per server (as [`Target::addrs`]): connections, measured operations, failures.
+    per_server: Vec<ServerTally>,
+}
+
+/// What the connections to one server did.
+#[derive(Clone, Copy, Default)]
+struct ServerTally {
+    connections: u32,
+    ops: u64,
+    errors: u64,
 }
 
 impl Report {
@@ -578,14 +635,16 @@ impl Report {
         self.latencies_us[rank - 1] as f64 / 1000.0
     }
 
-    fn text(&self, args: &KmipArgs, addr: SocketAddr) -> String {
+    fn text(&self, args: &KmipArgs, addrs: &[SocketAddr]) -> String {
         use std::fmt::Write;
         let v = &args.version;
         let mut s = String::new();
+        let list: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
         let _ = writeln!(
             s,
-            "skms bench kmip: {} against {addr} (KMIP {}.{}, credential {})",
+            "skms bench kmip: {} against {} (KMIP {}.{}, credential {})",
             args.op.name(),
+            list.join(", "),
             v.protocol_version_major,
             v.protocol_version_minor,
             if args.credential_once {
@@ -595,6 +654,23 @@ impl Report {
             }
         );
         let _ = writeln!(s, "operation:    {}", args.op.name());
+        let _ = writeln!(
+            s,
+            "servers:      {}{}",
+            addrs.len(),
+            if addrs.len() > 1 {
+                " (connections round-robin)"
+            } else {
+                ""
+            }
+        );
+        for (addr, t) in addrs.iter().zip(&self.per_server) {
+            let _ = writeln!(
+                s,
+                "  {addr}: {} connections, {} ops, {} errors",
+                t.connections, t.ops, t.errors
+            );
+        }
         let _ = writeln!(s, "connections:  {}", args.connections);
         let _ = writeln!(s, "warm-up:      {:.1} s", args.warmup.as_secs_f64());
         let _ = writeln!(
@@ -656,36 +732,55 @@ async fn bench(args: &KmipArgs, target: Target) -> Result<Report, Failure> {
     let (requests, expect) = match args.op {
         Op::Create => (create, Expect::Create),
         Op::Get => {
-            let mut conn = target.connect().await.map_err(Failure::Run)?;
+            let mut conn = target.connect(0).await.map_err(Failure::Run)?;
             let uid = once(&target, &mut conn, &create.with_credential, Expect::Create)
                 .await
-                .map_err(|e| Failure::Run(format!("creating the key to Get: {e}")))?;
+                .map_err(|e| {
+                    Failure::Run(format!(
+                        "creating the key to Get on {}: {e}",
+                        target.addrs[0]
+                    ))
+                })?;
             let get = requests(args, Operation::GET, get_payload(&uid));
-            once(
-                &target,
-                &mut conn,
-                &get.with_credential,
-                Expect::Get(uid.clone()),
-            )
-            .await
-            .map_err(|e| Failure::Run(format!("first Get of {uid}: {e}")))?;
+            // Every server must serve it (they share one store) before the run.
+            for server in 0..target.addrs.len() {
+                if server > 0 {
+                    conn = target.connect(server).await.map_err(Failure::Run)?;
+                }
+                once(
+                    &target,
+                    &mut conn,
+                    &get.with_credential,
+                    Expect::Get(uid.clone()),
+                )
+                .await
+                .map_err(|e| {
+                    Failure::Run(format!(
+                        "first Get of {uid} on {}: {e}",
+                        target.addrs[server]
+                    ))
+                })?;
+            }
             (get, Expect::Get(uid))
         }
     };
     let requests = Arc::new(requests);
 
-    // Every connection opens before the clock starts.
+    // Every connection opens before the clock starts: connection i to server
+    // i mod n.
+    let servers = target.addrs.len();
+    let mut per_server = vec![ServerTally::default(); servers];
     let mut opening = tokio::task::JoinSet::new();
-    for _ in 0..args.connections {
+    for i in 0..args.connections as usize {
         let target = target.clone();
-        opening.spawn(async move { target.connect().await });
+        let server = i % servers;
+        per_server[server].connections += 1;
+        opening.spawn(async move { (server, target.connect(server).await) });
     }
     let mut conns = Vec::new();
     while let Some(r) = opening.join_next().await {
-        let conn = r
-            .map_err(|e| Failure::Run(format!("connecting: {e}")))?
-            .map_err(Failure::Run)?;
-        conns.push(conn);
+        let (server, conn) = r.map_err(|e| Failure::Run(format!("connecting: {e}")))?;
+        conns.push((server, conn.map_err(Failure::Run)?));
     }
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -716,10 +811,14 @@ async fn bench(args: &KmipArgs, target: Target) -> Result<Report, Failure> {
         errors: Errors::default(),
         reconnects: 0,
         interrupted,
+        per_server,
     };
     while let Some(r) = workers.join_next().await {
         match r {
             Ok(out) => {
+                let tally = &mut report.per_server[out.server];
+                tally.ops += out.latencies_us.len() as u64;
+                tally.errors += out.errors.total();
                 report.latencies_us.extend(out.latencies_us);
                 report.errors.merge(out.errors);
                 report.reconnects += out.reconnects;
@@ -753,6 +852,59 @@ mod tests {
     }
 
     #[test]
+    fn several_servers_repeated_or_comma_separated() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: KmipArgs,
+        }
+        let parse = |extra: &[&str]| {
+            let mut argv = vec![
+                "bench",
+                "--ca",
+                "ca.crt",
+                "--username",
+                "u",
+                "--password",
+                "p",
+                "--op",
+                "get",
+            ];
+            argv.extend_from_slice(extra);
+            <Cli as clap::Parser>::try_parse_from(argv).map(|c| c.args.addr)
+        };
+        assert_eq!(parse(&[]).unwrap(), ["127.0.0.1:5696"]);
+        assert_eq!(
+            parse(&["--addr", "127.0.0.1:1", "--addr", "127.0.0.1:2"]).unwrap(),
+            ["127.0.0.1:1", "127.0.0.1:2"]
+        );
+        assert_eq!(
+            parse(&["--server", "127.0.0.1:1,127.0.0.1:2", "--addr", "[::1]:3"]).unwrap(),
+            ["127.0.0.1:1", "127.0.0.1:2", "[::1]:3"]
+        );
+        let addrs = targets(
+            &parse(&["--addr", "127.0.0.1:1, 127.0.0.1:2"]).unwrap(),
+            false,
+        );
+        assert_eq!(
+            addrs.ok().unwrap(),
+            [
+                "127.0.0.1:1".parse::<SocketAddr>().unwrap(),
+                "127.0.0.1:2".parse().unwrap()
+            ]
+        );
+        // One remote address among loopback ones refuses the whole run.
+        assert!(matches!(
+            targets(&["127.0.0.1:1".into(), "10.0.0.1:2".into()], false),
+            Err(Failure::Refused(_))
+        ));
+        assert!(matches!(
+            targets(&[" ".into()], false),
+            Err(Failure::Refused(_))
+        ));
+    }
+
+    #[test]
     fn flags() {
         assert_eq!(seconds("0").unwrap(), Duration::ZERO);
         assert_eq!(seconds("1.5").unwrap(), Duration::from_millis(1500));
@@ -772,6 +924,7 @@ mod tests {
             errors: Errors::default(),
             reconnects: 0,
             interrupted: false,
+            per_server: Vec::new(),
         };
         assert_eq!(r.quantile_ms(0.5), 50.0);
         assert_eq!(r.quantile_ms(0.99), 99.0);
