@@ -14,6 +14,7 @@
 //! | require the clientAuth EKU on client certificates | `require_client_auth_eku` | `SKMS_REQUIRE_CLIENT_AUTH_EKU` | `--require-client-auth-eku` | `false` |
 //! | forward audit records to syslog (RFC 5424) | `audit_syslog` | `SKMS_AUDIT_SYSLOG` | `--audit-syslog` | none; `udp://HOST:PORT` or `tcp://HOST:PORT` |
 //! | also accept the KMIP profile suites TLS_RSA_WITH_AES_128/256_CBC_SHA256 (OpenSSL listener, RSA server certificate) | `kmip_legacy_cipher_suites` | `SKMS_KMIP_LEGACY_CIPHER_SUITES` | `--kmip-legacy-cipher-suites` | `false` |
+//! | most objects a node keeps in memory (0: none; README, "Running several nodes") | `cache_objects` | `SKMS_CACHE_OBJECTS` | `--cache-objects` | `100000` |
 //! | the store: PostgreSQL shared by several nodes | `storage_url` | `SKMS_STORAGE_URL` | `--storage-url` | none: SQLite in the data directory; `postgres://user:password@host:port/db?sslmode=require` (README, "PostgreSQL") |
 //!
 //! The file is `--config PATH` (or `SKMS_CONFIG`); without one, `<data dir>/skms.toml`
@@ -83,6 +84,8 @@ pub struct Config {
     /// The PostgreSQL database the store lives in (`postgres://…`, it may
     /// hold a password); `None`: SQLite in the data directory.
     pub storage_url: Option<String>,
+    /// The most objects the node's cache keeps ([`crate::cache`]); 0: none.
+    pub cache_objects: usize,
 }
 
 /// The documented default data directory.
@@ -109,6 +112,7 @@ impl Default for Config {
             kmip_legacy_cipher_suites: false,
             audit_syslog: None,
             storage_url: None,
+            cache_objects: crate::cache::DEFAULT_MAX_OBJECTS,
         }
     }
 }
@@ -153,6 +157,9 @@ pub struct Overrides {
     /// Keep the store in PostgreSQL: postgres://user:password@host:port/db[?sslmode=require] [env SKMS_STORAGE_URL; default none: SQLite in the data directory]
     #[arg(long, value_name = "URL")]
     pub storage_url: Option<String>,
+    /// Most security objects this node keeps in memory, 0 for none (accounts and apps are always kept) [env SKMS_CACHE_OBJECTS; default 100000]
+    #[arg(long, value_name = "N")]
+    pub cache_objects: Option<usize>,
 }
 
 impl Overrides {
@@ -173,7 +180,8 @@ impl Overrides {
             require_client_auth_eku,
             kmip_legacy_cipher_suites,
             audit_syslog,
-            storage_url
+            storage_url,
+            cache_objects
         );
     }
 
@@ -212,6 +220,7 @@ impl Overrides {
             kmip_legacy_cipher_suites: get(env, "SKMS_KMIP_LEGACY_CIPHER_SUITES")?,
             audit_syslog: get(env, "SKMS_AUDIT_SYSLOG")?,
             storage_url: get(env, "SKMS_STORAGE_URL")?,
+            cache_objects: get(env, "SKMS_CACHE_OBJECTS")?,
         })
     }
 
@@ -306,6 +315,7 @@ impl Config {
                 .storage_url
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty()),
+            cache_objects: o.cache_objects.unwrap_or(d.cache_objects),
         };
         c.check()?;
         Ok(c)
@@ -331,6 +341,9 @@ impl Config {
         }
         if !(1..=1_000_000).contains(&self.max_connections) {
             return bad("max_connections", "must be between 1 and 1000000");
+        }
+        if self.cache_objects > 10_000_000 {
+            return bad("cache_objects", "must be between 0 and 10000000");
         }
         if self.idle_timeout.is_zero() || self.idle_timeout > Duration::from_secs(86_400) {
             return bad("idle_timeout_secs", "must be between 1 and 86400 seconds");
@@ -417,6 +430,7 @@ mod tests {
         assert_eq!(c.https_addr.to_string(), "0.0.0.0:8443");
         assert_eq!(c.max_message_size, 1 << 20);
         assert_eq!(c.max_connections, 1024);
+        assert_eq!(c.cache_objects, 100_000);
         assert_eq!(c.idle_timeout, Duration::from_secs(60));
         assert!(!c.require_client_auth_eku);
         assert!(c.server_names.is_empty());

@@ -147,7 +147,7 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
             data.store.clone(),
             metrics.clone(),
         )),
-        cache::DEFAULT_MAX_OBJECTS,
+        config.cache_objects,
     ));
     cache::CachedStore::follow(&cache)
         .map_err(|e| init::InitError::Cert(format!("cannot follow the change feed: {e}")))?;

@@ -169,19 +169,10 @@ impl Drop for Scratch {
 /// The value of the `skms_kmip_operations_total` sample of `operation` with
 /// result success in `server`'s `/metrics` (0 when absent).
 fn successes(server: &common::Server, operation: &str) -> u64 {
-    let (client, base) = common::rest_client(server);
-    let text = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
-    let sample =
-        format!("skms_kmip_operations_total{{operation=\"{operation}\",result=\"success\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&sample))
-        .map(|v| v.trim().parse().unwrap())
-        .unwrap_or(0)
+    common::metric(
+        server,
+        &format!("skms_kmip_operations_total{{operation=\"{operation}\",result=\"success\"}}"),
+    )
 }
 
 #[test]

@@ -32,19 +32,11 @@ fn serve_on_postgresql() {
 
     // Warm: more Gets (each with the app's credential, as vCenter sends it)
     // read nothing from PostgreSQL; only the audit records are written.
-    let (client, base) = rest_client(&server);
-    let reads = |what: &str| -> u64 {
-        let text = client
-            .get(format!("{base}/metrics"))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap();
-        let series =
-            format!("skms_store_operation_duration_seconds_count{{operation=\"{what}\"}} ");
-        text.lines()
-            .find_map(|l| l.strip_prefix(series.as_str()))
-            .map_or(0, |v| v.trim().parse().unwrap())
+    let reads = |what: &str| {
+        common::metric(
+            &server,
+            &format!("skms_store_operation_duration_seconds_count{{operation=\"{what}\"}}"),
+        )
     };
     let warm = ["object", "app", "account", "app_by_pinned_cert"].map(reads);
     for _ in 0..50 {
@@ -57,6 +49,7 @@ fn serve_on_postgresql() {
         "50 warm Gets asked PostgreSQL for nothing"
     );
 
+    let (client, base) = rest_client(&server);
     let ready = client
         .get(format!("{base}/v1/ready"))
         .timeout(Duration::from_secs(30))

@@ -734,3 +734,18 @@ pub fn serve_on(
         rest: rx,
     }
 }
+
+/// The value of the sample `series` (name with its labels, as printed) in
+/// `server`'s `/metrics` (0 when absent).
+pub fn metric(server: &Server, series: &str) -> u64 {
+    let (client, base) = rest_client(server);
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
