@@ -190,6 +190,26 @@ pub fn open_basics(dir: &Path) -> Result<Basics, InitError> {
     open_basics_with(dir, None)
 }
 
+/// Which database the store is in (never its URL, which may hold a password).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// SQLite in the data directory.
+    Sqlite,
+    /// PostgreSQL, possibly shared by several nodes.
+    Postgresql,
+}
+
+impl StoreBackend {
+    /// The backend [`open_store`] opens for `storage_url` (what `/v1/ready` shows).
+    pub fn of(storage_url: Option<&str>) -> Self {
+        match storage_url {
+            Some(_) => StoreBackend::Postgresql,
+            None => StoreBackend::Sqlite,
+        }
+    }
+}
+
 /// Opens the store: the PostgreSQL database of `storage_url` when given
 /// (connecting and migrating it; call from a blocking thread), else SQLite
 /// in `dir`. Returns the store and a line for the operator when something was created.

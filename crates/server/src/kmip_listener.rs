@@ -63,6 +63,8 @@ pub struct Shared {
     /// The server's own certificate, to show, reload or rotate while serving
     /// (none for a listener set up without one, as in some tests).
     pub server_identity: Option<Arc<tls::ServerIdentity>>,
+    /// Which database the store is in, when known (`/v1/ready` shows it).
+    pub store_backend: Option<crate::init::StoreBackend>,
 }
 
 impl Shared {
@@ -92,6 +94,7 @@ impl Shared {
             ),
             store,
             server_identity: None,
+            store_backend: None,
         })
     }
 
@@ -103,6 +106,14 @@ impl Shared {
     /// The same, counting into `metrics` (the registry the store was wrapped with).
     pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
         Shared { metrics, ..self }
+    }
+
+    /// The same, saying that the store is in `backend`.
+    pub fn with_store_backend(self, backend: crate::init::StoreBackend) -> Self {
+        Shared {
+            store_backend: Some(backend),
+            ..self
+        }
     }
 
     /// The same, serving the certificate of `identity` (which the REST API shows and rotates).

@@ -175,8 +175,15 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
             .map_err(|e| init::InitError::Cert(format!("cannot set up authentication: {e}")))?
             .with_metrics(metrics.clone())
             .with_audit(audit)
-            .with_server_identity(identity.clone()),
+            .with_server_identity(identity.clone())
+            .with_store_backend(init::StoreBackend::of(config.storage_url.as_deref())),
     );
+    // The readiness gauges hold a first check before anything is served, then
+    // follow the store and the root of trust in the background.
+    let first = metrics::readiness(&shared).await;
+    if let Err(problem) = first.result() {
+        warn!(%problem, "not ready: /v1/ready answers 503 until this is repaired");
+    }
     // The REST API: bound before anything is served, so a taken port fails the start.
     let https_listener = tokio::net::TcpListener::bind(config.https_addr)
         .await
@@ -231,6 +238,11 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
     tokio::spawn(renew_daily(identity.clone(), shutdown.subscribe()));
     tokio::spawn(follow_stored_identity(
         identity.clone(),
+        shutdown.subscribe(),
+    ));
+    tokio::spawn(metrics::keep_probing(
+        shared.clone(),
+        first.is_ready(),
         shutdown.subscribe(),
     ));
     let task = tokio::spawn(async move {

@@ -2,6 +2,17 @@
 //! rendered by [`render`] for `/metrics`), the store timing wrapper
 //! ([`MeteredStore`]) and the readiness check ([`readiness`]) for `/v1/ready`.
 //!
+//! Readiness is one check in one place: [`readiness`] reads the store once and
+//! wraps and unwraps a throwaway key with the root of trust, each within
+//! [`READINESS_TIMEOUT`], and records the outcome in the gauges
+//! `skms_store_up` / `skms_root_of_trust_up` (1 or 0) and
+//! `skms_store_probe_seconds` / `skms_root_of_trust_probe_seconds` (how long
+//! each took). `/v1/ready` calls it, and so does [`keep_probing`] every
+//! [`PROBE_INTERVAL`], so that Prometheus sees a node lose its store even when
+//! no load balancer asks. The store read goes through [`MeteredStore`], so it
+//! also shows in `skms_store_operation_duration_seconds{operation="account"}`
+//! (and a failure in `skms_store_errors_total`).
+//!
 //! Every label value comes from a closed set (KMIP enumeration names, the
 //! store's method names, a few fixed words, routes up to [`MAX_ROUTES`]), never
 //! from an id or user input, so the number of series stays bounded whatever
@@ -23,7 +34,7 @@ use skms_core::keys::Key256;
 use skms_core::model::{Account, App, Group, ManagedObject, User};
 use skms_core::store::{ObjectFilter, Store, StoreError};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -136,9 +147,13 @@ pub struct Metrics {
     http_request_duration: Histograms<RouteLabel>,
     /// The REST routes seen so far (at most [`MAX_ROUTES`]).
     routes: RwLock<HashSet<String>>,
-    /// Readiness probes still waiting for the store / the root (a hung one is not stacked).
-    probing_store: Arc<AtomicBool>,
-    probing_root: Arc<AtomicBool>,
+    store_up: Gauge,
+    store_probe_seconds: Gauge<f64, AtomicU64>,
+    root_of_trust_up: Gauge,
+    root_of_trust_probe_seconds: Gauge<f64, AtomicU64>,
+    /// The readiness checks of the store / the root running now (a hung one is not stacked).
+    probing_store: Probing,
+    probing_root: Probing,
 }
 
 impl Default for Metrics {
@@ -222,6 +237,38 @@ impl Metrics {
             "Time to answer a REST request, by route",
             http_request_duration.clone(),
         );
+        let store_up = Gauge::default();
+        registry.register(
+            "store_up",
+            format!(
+                "1 when the last readiness check of the store (a cheap read, by /v1/ready or the \
+                 background check every {PROBE_INTERVAL:?}) passed within {READINESS_TIMEOUT:?}, \
+                 else 0"
+            ),
+            store_up.clone(),
+        );
+        let store_probe_seconds = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "store_probe_seconds",
+            "Time the last readiness check of the store took (for one that did not answer, \
+             how long it had been running)",
+            store_probe_seconds.clone(),
+        );
+        let root_of_trust_up = Gauge::default();
+        registry.register(
+            "root_of_trust_up",
+            format!(
+                "1 when the last readiness check of the root of trust (wrap and unwrap a \
+                 throwaway key) passed within {READINESS_TIMEOUT:?}, else 0"
+            ),
+            root_of_trust_up.clone(),
+        );
+        let root_of_trust_probe_seconds = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "root_of_trust_probe_seconds",
+            "Time the last readiness check of the root of trust took",
+            root_of_trust_probe_seconds.clone(),
+        );
         // The closed label sets start at zero, so that a first failure is a
         // visible increase (rate() and alerts need the series to exist before).
         for listener in [Listener::Kmip, Listener::Https] {
@@ -247,8 +294,12 @@ impl Metrics {
             http_requests,
             http_request_duration,
             routes: RwLock::new(HashSet::new()),
-            probing_store: Arc::new(AtomicBool::new(false)),
-            probing_root: Arc::new(AtomicBool::new(false)),
+            store_up,
+            store_probe_seconds,
+            root_of_trust_up,
+            root_of_trust_probe_seconds,
+            probing_store: Probing::default(),
+            probing_root: Probing::default(),
         }
     }
 
@@ -321,6 +372,17 @@ impl Metrics {
         if matches!(result, Err(StoreError::Backend(_) | StoreError::Corrupt(_))) {
             self.store_errors.inc();
         }
+    }
+
+    /// Sets the readiness gauges from the checks of `readiness` ([`readiness`] does).
+    pub fn observe_readiness(&self, readiness: &Readiness) {
+        let up = |c: &Check| i64::from(c.ok());
+        self.store_up.set(up(&readiness.store));
+        self.store_probe_seconds
+            .set(readiness.store.latency.as_secs_f64());
+        self.root_of_trust_up.set(up(&readiness.root_of_trust));
+        self.root_of_trust_probe_seconds
+            .set(readiness.root_of_trust.latency.as_secs_f64());
     }
 
     /// Counts and times one REST request. `route` must be the route's
@@ -514,83 +576,224 @@ macro_rules! metered {
 
 for_each_store_method!(metered);
 
+/// The outcome of one readiness check.
+#[derive(Clone, Debug)]
+pub struct Check {
+    /// `Err` says why it failed, starting with what was checked (`store: …`,
+    /// `root of trust: …`).
+    pub result: Result<(), String>,
+    /// How long the check took; for one that has not answered, how long it
+    /// has been running.
+    pub latency: Duration,
+}
+
+impl Check {
+    /// Whether the check passed.
+    pub fn ok(&self) -> bool {
+        self.result.is_ok()
+    }
+}
+
+/// What [`readiness`] found: the store and the root of trust, each checked.
+#[derive(Clone, Debug)]
+pub struct Readiness {
+    /// A cheap read of the store.
+    pub store: Check,
+    /// A throwaway key wrapped and unwrapped by the root of trust.
+    pub root_of_trust: Check,
+}
+
+impl Readiness {
+    /// Whether every check passed.
+    pub fn is_ready(&self) -> bool {
+        self.store.ok() && self.root_of_trust.ok()
+    }
+
+    /// `Ok` when ready, else what failed (both, if both did, joined by `; `).
+    pub fn result(&self) -> Result<(), String> {
+        let failed: Vec<&str> = [&self.store, &self.root_of_trust]
+            .into_iter()
+            .filter_map(|c| c.result.as_ref().err().map(String::as_str))
+            .collect();
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(failed.join("; "))
+        }
+    }
+}
+
 /// Whether the server can serve: the store answers a cheap read and the root
 /// of trust wraps and unwraps a throwaway key, each within
-/// [`READINESS_TIMEOUT`]. `Err` says what failed (both, if both did).
-pub async fn readiness(shared: &Arc<Shared>) -> Result<(), String> {
+/// [`READINESS_TIMEOUT`]. Every call (`/v1/ready`, [`keep_probing`]) sets the
+/// `skms_store_up`, `skms_store_probe_seconds`, `skms_root_of_trust_up` and
+/// `skms_root_of_trust_probe_seconds` gauges of `shared.metrics`.
+pub async fn readiness(shared: &Arc<Shared>) -> Readiness {
     readiness_within(shared, READINESS_TIMEOUT).await
 }
 
 /// [`readiness`] with each check limited to `limit`.
-pub async fn readiness_within(shared: &Arc<Shared>, limit: Duration) -> Result<(), String> {
+pub async fn readiness_within(shared: &Arc<Shared>, limit: Duration) -> Readiness {
     let store = {
         let shared = shared.clone();
-        probe(
-            "store",
-            shared.metrics.probing_store.clone(),
-            limit,
-            move || {
-                shared
-                    .store
-                    .account(AccountId::new())
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            },
-        )
+        let probing = shared.metrics.probing_store.clone();
+        probe("store", probing, limit, move || {
+            shared
+                .store
+                .account(AccountId::new())
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
     };
     let root = {
         let shared = shared.clone();
-        probe(
-            "root of trust",
-            shared.metrics.probing_root.clone(),
-            limit,
-            move || {
-                let root = shared.keyring.root();
-                let key = Key256::generate().map_err(|e| e.to_string())?;
-                let context = b"skms readiness probe";
-                let wrapped = root.wrap(&key, context).map_err(|e| e.to_string())?;
-                let back = root.unwrap(&wrapped, context).map_err(|e| e.to_string())?;
-                if back.expose() != key.expose() {
-                    return Err("unwrap does not give back the wrapped key".into());
-                }
-                Ok(())
-            },
-        )
+        let probing = shared.metrics.probing_root.clone();
+        probe("root of trust", probing, limit, move || {
+            let root = shared.keyring.root();
+            let key = Key256::generate().map_err(|e| e.to_string())?;
+            let context = b"skms readiness probe";
+            let wrapped = root.wrap(&key, context).map_err(|e| e.to_string())?;
+            let back = root.unwrap(&wrapped, context).map_err(|e| e.to_string())?;
+            if back.expose() != key.expose() {
+                return Err("unwrap does not give back the wrapped key".into());
+            }
+            Ok(())
+        })
     };
-    let (store, root) = tokio::join!(store, root);
-    let failed: Vec<String> = [store, root].into_iter().filter_map(Result::err).collect();
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(failed.join("; "))
+    let (store, root_of_trust) = tokio::join!(store, root);
+    let readiness = Readiness {
+        store,
+        root_of_trust,
+    };
+    shared.metrics.observe_readiness(&readiness);
+    readiness
+}
+
+/// How often [`keep_probing`] checks readiness.
+pub const PROBE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Every [`PROBE_INTERVAL`] until `stop`: checks readiness ([`readiness`]),
+/// so that the `skms_*_up` and `skms_*_probe_seconds` gauges follow the store
+/// and the root of trust even when nobody asks `/v1/ready`. Logs when the
+/// node stops being ready (with what failed) and when it is ready again;
+/// `was_ready` is what the previous check found.
+pub async fn keep_probing(
+    shared: Arc<Shared>,
+    mut was_ready: bool,
+    mut stop: tokio::sync::broadcast::Receiver<()>,
+) {
+    let start = tokio::time::Instant::now() + PROBE_INTERVAL;
+    let mut ticks = tokio::time::interval_at(start, PROBE_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.recv() => break,
+            _ = ticks.tick() => {}
+        }
+        let now = readiness(&shared).await;
+        match (was_ready, now.result()) {
+            (true, Err(problem)) => {
+                tracing::warn!(%problem, "not ready: /v1/ready answers 503 until this is repaired")
+            }
+            (false, Ok(())) => tracing::info!("ready again"),
+            _ => {}
+        }
+        was_ready = now.is_ready();
     }
 }
 
-/// Runs the blocking check `f` named `what` within `limit`. A check still
-/// running from an earlier probe (a hung database) is reported, not stacked.
+/// A check's outcome and how long it took.
+type Outcome = (Result<(), String>, Duration);
+
+/// The check of one thing running now, if any: when it started and where
+/// its outcome will be sent. A caller that finds one running waits for its
+/// outcome instead of starting another (a hung database is not asked again
+/// and again, and a `/v1/ready` during [`keep_probing`]'s check shares it).
+#[derive(Clone, Default)]
+struct Probing(Arc<std::sync::Mutex<Option<InFlight>>>);
+
+struct InFlight {
+    started: Instant,
+    outcome: tokio::sync::watch::Receiver<Option<Outcome>>,
+}
+
+impl Probing {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<InFlight>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Empties the slot when the check ends, also when it panics.
+struct Done(Probing);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        *self.0.slot() = None;
+    }
+}
+
+/// Runs the blocking check `f` named `what` within `limit`, or, when a check
+/// of the same thing is still running (started by an earlier call), waits
+/// within `limit` for that one's outcome.
 async fn probe(
     what: &'static str,
-    busy: Arc<AtomicBool>,
+    probing: Probing,
     limit: Duration,
     f: impl FnOnce() -> Result<(), String> + Send + 'static,
-) -> Result<(), String> {
-    if busy.swap(true, Ordering::AcqRel) {
-        return Err(format!("{what}: an earlier check has not answered yet"));
-    }
-    let done = busy.clone();
-    let task = tokio::task::spawn_blocking(move || {
-        let r = f();
-        done.store(false, Ordering::Release);
-        r
-    });
-    match tokio::time::timeout(limit, task).await {
-        Ok(Ok(Ok(()))) => Ok(()),
-        Ok(Ok(Err(e))) => Err(format!("{what}: {e}")),
-        Ok(Err(e)) => {
-            busy.store(false, Ordering::Release);
-            Err(format!("{what}: the check panicked: {e}"))
+) -> Check {
+    let (started, mut outcome, fresh) = {
+        let mut slot = probing.slot();
+        match &*slot {
+            Some(running) => (running.started, running.outcome.clone(), None),
+            None => {
+                let started = Instant::now();
+                let (tx, rx) = tokio::sync::watch::channel(None);
+                *slot = Some(InFlight {
+                    started,
+                    outcome: rx.clone(),
+                });
+                (started, rx, Some(tx))
+            }
         }
-        Err(_) => Err(format!("{what}: no answer within {limit:?}")),
+    };
+    let earlier = fresh.is_none();
+    // Started outside the lock: the check empties the slot when it ends.
+    if let Some(tx) = fresh {
+        let done = Done(probing);
+        tokio::task::spawn_blocking(move || {
+            let result = f();
+            let took = started.elapsed();
+            drop(done);
+            let _ = tx.send(Some((result, took)));
+        });
+    }
+    let answered = tokio::time::timeout(limit, async {
+        outcome
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|o| o.clone())
+    })
+    .await;
+    let (result, latency) = match answered {
+        Ok(Some(o)) => o,
+        // The check ended without an outcome: it panicked.
+        Ok(None) => (Err("the check panicked".into()), started.elapsed()),
+        Err(_) if earlier => (
+            Err(format!(
+                "an earlier check has not answered yet (running for {:?})",
+                started.elapsed()
+            )),
+            started.elapsed(),
+        ),
+        Err(_) => (
+            Err(format!("no answer within {limit:?}")),
+            started.elapsed(),
+        ),
+    };
+    Check {
+        result: result.map_err(|e| format!("{what}: {e}")),
+        latency,
     }
 }
 
@@ -723,26 +926,62 @@ mod tests {
         let failing = shared_with(Arc::new(SlowStore {
             delay: Duration::ZERO,
         }));
-        let e = readiness(&failing).await.unwrap_err();
+        let r = readiness(&failing).await;
+        let e = r.result().unwrap_err();
         assert!(e.starts_with("store: storage failure"), "{e}");
         assert!(!e.contains("root"), "{e}");
+        assert!(!r.store.ok() && r.root_of_trust.ok(), "{r:?}");
+        let text = failing.metrics.render();
+        assert!(text.contains("\nskms_store_up 0\n"), "{text}");
+        assert!(text.contains("\nskms_root_of_trust_up 1\n"), "{text}");
 
         let hung = shared_with(Arc::new(SlowStore {
             delay: Duration::from_millis(600),
         }));
-        let e = readiness_within(&hung, Duration::from_millis(50))
-            .await
-            .unwrap_err();
+        let r = readiness_within(&hung, Duration::from_millis(50)).await;
+        let e = r.result().unwrap_err();
         assert!(e.contains("store: no answer within 50ms"), "{e}");
-        // The first check still runs: a second one does not pile up behind it.
-        let e = readiness_within(&hung, Duration::from_millis(50))
-            .await
-            .unwrap_err();
+        assert!(r.store.latency >= Duration::from_millis(50), "{r:?}");
+        assert!(hung.metrics.render().contains("\nskms_store_up 0\n"));
+        // The first check still runs: a second one does not pile up behind it,
+        // it waits for the first one's answer (which does not come in time).
+        let r = readiness_within(&hung, Duration::from_millis(50)).await;
+        let e = r.result().unwrap_err();
         assert!(e.contains("an earlier check has not answered yet"), "{e}");
-        tokio::time::sleep(Duration::from_millis(700)).await;
-        let e = readiness_within(&hung, Duration::from_secs(2))
-            .await
-            .unwrap_err();
+        assert!(r.store.latency >= Duration::from_millis(100), "{r:?}");
+        // A third one waits long enough: it gets the first one's answer.
+        let r = readiness_within(&hung, Duration::from_secs(2)).await;
+        let e = r.result().unwrap_err();
         assert!(e.starts_with("store: storage failure"), "{e}");
+        assert!(r.store.latency >= Duration::from_millis(600), "{r:?}");
+        // Then a new check runs.
+        let r = readiness_within(&hung, Duration::from_secs(2)).await;
+        assert!(r.store.latency >= Duration::from_millis(600), "{r:?}");
+        let text = hung.metrics.render();
+        let seconds: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("skms_store_probe_seconds "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((0.6..2.0).contains(&seconds), "{text}");
+    }
+
+    #[tokio::test]
+    async fn concurrent_checks_share_one_answer() {
+        // A store slow enough that a second call finds the first one running.
+        let slow = shared_with(Arc::new(SlowStore {
+            delay: Duration::from_millis(200),
+        }));
+        let (a, b) = tokio::join!(readiness(&slow), async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            readiness(&slow).await
+        });
+        // Both got the one check's answer (a failure of the store, not "not answered").
+        for r in [&a, &b] {
+            let e = r.result().unwrap_err();
+            assert!(e.starts_with("store: storage failure"), "{e}");
+        }
+        assert_eq!(a.store.latency, b.store.latency);
     }
 }

@@ -323,7 +323,16 @@ async fn kmip_traffic_moves_exactly_its_counters() {
 async fn readiness_reports_a_broken_database_and_a_root_that_cannot_unwrap() {
     let f = common::start("ready", Duration::from_secs(10)).await;
     let shared = f.server.shared.clone();
-    readiness(&shared).await.expect("a fresh server is ready");
+    // The start checked once: the gauges hold its outcome before anyone asks.
+    let m = scrape(&f);
+    assert_eq!(m.get("skms_store_up"), 1.0);
+    assert_eq!(m.get("skms_root_of_trust_up"), 1.0);
+    assert!(m.get("skms_store_probe_seconds") > 0.0);
+    assert!(m.get("skms_root_of_trust_probe_seconds") > 0.0);
+    let r = readiness(&shared).await;
+    r.result().expect("a fresh server is ready");
+    assert!(r.store.ok() && r.root_of_trust.ok(), "{r:?}");
+    assert!(r.store.latency > Duration::ZERO && r.store.latency < Duration::from_secs(2));
 
     // A real database failure: the accounts table disappears under the server.
     let db = f.server.data_dir.join(skms_server::init::DB_FILE);
@@ -332,15 +341,32 @@ async fn readiness_reports_a_broken_database_and_a_root_that_cannot_unwrap() {
     admin
         .execute_batch("ALTER TABLE accounts RENAME TO accounts_gone")
         .unwrap();
-    let e = readiness(&shared).await.unwrap_err();
+    // The background check sees it without anyone asking /v1/ready.
+    let deadline = std::time::Instant::now() + 2 * skms_server::metrics::PROBE_INTERVAL;
+    while scrape(&f).get("skms_store_up") != 0.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "skms_store_up still 1:\n{}",
+            render(&f.server.metrics)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(scrape(&f).get("skms_root_of_trust_up"), 1.0);
+    let r = readiness(&shared).await;
+    let e = r.result().unwrap_err();
     assert!(e.starts_with("store: "), "{e}");
     assert!(e.contains("accounts"), "names what failed: {e}");
     assert!(!e.contains("root of trust"), "{e}");
+    assert!(!r.store.ok() && r.root_of_trust.ok(), "{r:?}");
     assert!(scrape(&f).get("skms_store_errors_total") >= 1.0);
     admin
         .execute_batch("ALTER TABLE accounts_gone RENAME TO accounts")
         .unwrap();
-    readiness(&shared).await.expect("ready again once repaired");
+    readiness(&shared)
+        .await
+        .result()
+        .expect("ready again once repaired");
+    assert_eq!(scrape(&f).get("skms_store_up"), 1.0);
 
     // A root of trust that cannot unwrap what it wrapped.
     let broken = Arc::new(
@@ -351,9 +377,14 @@ async fn readiness_reports_a_broken_database_and_a_root_that_cannot_unwrap() {
         )
         .unwrap(),
     );
-    let e = readiness(&broken).await.unwrap_err();
+    let r = readiness(&broken).await;
+    let e = r.result().unwrap_err();
     assert!(e.starts_with("root of trust: "), "{e}");
     assert!(e.contains("does not open"), "{e}");
+    assert!(r.store.ok() && !r.root_of_trust.ok(), "{r:?}");
+    let m = parse(&render(&broken.metrics));
+    assert_eq!(m.get("skms_store_up"), 1.0);
+    assert_eq!(m.get("skms_root_of_trust_up"), 0.0);
     f.server.stop().await;
 }
 

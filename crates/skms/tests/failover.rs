@@ -531,8 +531,8 @@ fn created_uid(r: Result<kmip::messages::ResponseBatchItem, String>) -> Result<S
     }
 }
 
-/// `GET /v1/ready` on `server` (10 s timeout): the status code and body.
-fn ready(server: &Server) -> (u16, String) {
+/// `GET path` on `server` (10 s timeout): the status code and body.
+fn call(server: &Server, path: &str) -> (u16, String) {
     let pem = std::fs::read(server.dir.join("ca.crt")).unwrap();
     let client = reqwest::blocking::Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
@@ -540,12 +540,22 @@ fn ready(server: &Server) -> (u16, String) {
         .build()
         .unwrap();
     match client
-        .get(format!("https://127.0.0.1:{}/v1/ready", server.https_port))
+        .get(format!("https://127.0.0.1:{}{path}", server.https_port))
         .send()
     {
         Ok(r) => (r.status().as_u16(), r.text().unwrap_or_default()),
         Err(e) => (0, e.to_string()),
     }
+}
+
+/// `GET /v1/ready` on `server` (10 s timeout): the status code and body.
+fn ready(server: &Server) -> (u16, String) {
+    call(server, "/v1/ready")
+}
+
+/// The body of `GET path` on `server` (or why none).
+fn get(server: &Server, path: &str) -> String {
+    call(server, path).1
 }
 
 #[test]
@@ -610,6 +620,20 @@ fn nodes_answer_and_recover_when_postgresql_stops() {
         if code != 503 {
             problems.push(format!("{name} /v1/ready: {code} {body}"));
         }
+        // The body says which check failed, and Prometheus sees it too.
+        match serde_json::from_str::<serde_json::Value>(&body) {
+            Ok(v)
+                if v["checks"]["store"]["ok"] == false
+                    && v["checks"]["store"]["backend"] == "postgresql"
+                    && v["checks"]["root_of_trust"]["ok"] == true
+                    && !body.contains(&url)
+                    && !body.contains("postgres://") => {}
+            _ => problems.push(format!("{name} /v1/ready body: {body}")),
+        }
+        let metrics = get(s, "/metrics");
+        if !metrics.contains("\nskms_store_up 0\n") {
+            problems.push(format!("{name} /metrics with PostgreSQL down: {metrics}"));
+        }
         if let Some(status) = s.child.0.try_wait().unwrap() {
             problems.push(format!("{name} exited: {status}"));
         }
@@ -632,8 +656,9 @@ fn nodes_answer_and_recover_when_postgresql_stops() {
                             if key_of(&g.payload).is_some() && key_of(&o.payload).is_some() =>
                         {
                             let (code, body) = ready(s);
-                            last = format!("ready {code} {body}");
-                            code == 200
+                            let metrics = get(s, "/metrics");
+                            last = format!("ready {code} {body}\n{metrics}");
+                            code == 200 && metrics.contains("\nskms_store_up 1\n")
                         }
                         (g, o) => {
                             last = format!("get new {g:?} / get old {o:?}");

@@ -399,6 +399,15 @@ fn roles_sessions_lockout_and_account_lifecycle() {
         (StatusCode::OK, json!("ready")),
         "{v}"
     );
+    assert_eq!(v["problem"], json!(null), "{v}");
+    let checks = &v["checks"];
+    assert_eq!(checks["store"]["ok"], json!(true), "{v}");
+    assert_eq!(checks["store"]["backend"], json!("sqlite"), "{v}");
+    assert_eq!(checks["root_of_trust"]["ok"], json!(true), "{v}");
+    for check in ["store", "root_of_trust"] {
+        let ms = checks[check]["latency_ms"].as_f64().unwrap();
+        assert!(ms > 0.0 && ms < 2000.0, "{check}: {v}");
+    }
     let text = api
         .client
         .get(format!("{}/metrics", api.base))
@@ -411,6 +420,10 @@ fn roles_sessions_lockout_and_account_lifecycle() {
         "skms_http_requests_total{route=\"/v1/session\",status=\"429\"}",
         "skms_authentication_failures_total{interface=\"rest\",method=\"password\"}",
         "skms_store_operation_duration_seconds_count",
+        "\nskms_store_up 1\n",
+        "\nskms_root_of_trust_up 1\n",
+        "\nskms_store_probe_seconds ",
+        "\nskms_root_of_trust_probe_seconds ",
     ] {
         assert!(text.contains(want), "{want} in:\n{text}");
     }

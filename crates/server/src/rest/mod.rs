@@ -155,10 +155,49 @@ struct Readiness {
     status: String,
     /// What failed (the store, the root of trust), when not ready.
     problem: Option<String>,
+    /// Each check: whether it passed and how long it took.
+    checks: ReadinessChecks,
+}
+
+/// The checks of `GET /v1/ready`.
+#[derive(Serialize, ToSchema)]
+struct ReadinessChecks {
+    /// A cheap read of the store.
+    store: StoreCheck,
+    /// A throwaway key wrapped and unwrapped by the root of trust.
+    root_of_trust: ReadinessCheck,
+}
+
+/// One check of `GET /v1/ready`.
+#[derive(Serialize, ToSchema)]
+struct ReadinessCheck {
+    /// Whether it passed (within 2 seconds).
+    ok: bool,
+    /// How long it took, in milliseconds (for one that did not answer: how
+    /// long it had been running).
+    latency_ms: f64,
+}
+
+/// The store check of `GET /v1/ready`.
+#[derive(Serialize, ToSchema)]
+struct StoreCheck {
+    /// Whether the store answered (within 2 seconds).
+    ok: bool,
+    /// How long it took, in milliseconds (for one that did not answer: how
+    /// long it had been running).
+    latency_ms: f64,
+    /// Which database the store is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backend: Option<crate::init::StoreBackend>,
+}
+
+fn milliseconds(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 /// Whether this node can serve: the store answers and the root of trust
-/// unwraps (no login; a load balancer's probe). 503 when it cannot.
+/// unwraps (no login; a load balancer's probe), with each check's outcome and
+/// time. 503 when it cannot.
 #[utoipa::path(
     get,
     path = "/v1/ready",
@@ -169,21 +208,36 @@ struct Readiness {
     )
 )]
 async fn ready(State(state): State<Arc<RestState>>) -> Response {
-    match crate::metrics::readiness(&state.shared).await {
-        Ok(()) => Json(Readiness {
-            status: "ready".into(),
-            problem: None,
-        })
-        .into_response(),
-        Err(problem) => (
+    let found = crate::metrics::readiness(&state.shared).await;
+    let body = Readiness {
+        status: if found.is_ready() {
+            "ready"
+        } else {
+            "not-ready"
+        }
+        .into(),
+        problem: found.result().err(),
+        checks: ReadinessChecks {
+            store: StoreCheck {
+                ok: found.store.ok(),
+                latency_ms: milliseconds(found.store.latency),
+                backend: state.shared.store_backend,
+            },
+            root_of_trust: ReadinessCheck {
+                ok: found.root_of_trust.ok(),
+                latency_ms: milliseconds(found.root_of_trust.latency),
+            },
+        },
+    };
+    if found.is_ready() {
+        Json(body).into_response()
+    } else {
+        (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             axum::Extension(request_id::DocumentedBody),
-            Json(Readiness {
-                status: "not-ready".into(),
-                problem: Some(problem),
-            }),
+            Json(body),
         )
-            .into_response(),
+            .into_response()
     }
 }
 
