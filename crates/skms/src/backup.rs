@@ -616,11 +616,35 @@ impl DumpSource for Reader {
     }
 }
 
+/// Refuses a backup taken by a newer skms (a schema this binary does not
+/// know may hold what its restore would drop): say which, and what to do.
+fn known_schema(source: &Value) -> Result<(), String> {
+    let backend = source["backend"].as_str().unwrap_or("?");
+    let version = source["schema_version"].as_i64().unwrap_or(i64::MAX);
+    let known = match backend {
+        "sqlite" => skms_store::SCHEMA_VERSION,
+        "postgresql" => skms_store::PG_SCHEMA_VERSION,
+        other => {
+            return Err(format!(
+                "the backup comes from an unknown store {other:?}: restore it with the skms that took it"
+            ))
+        }
+    };
+    if version > known {
+        return Err(format!(
+            "the backup was taken by a newer skms ({backend} schema {version}; this skms knows \
+             up to {known}): restore it with that version or a later one"
+        ));
+    }
+    Ok(())
+}
+
 fn run_restore(args: &RestoreArgs) -> Result<bool, String> {
     let started = Instant::now();
     let root = open_root(&args.data_dir)?;
     // Pass 1: every chunk's tag and every record, before anything is written.
     let (header, mut check) = open_backup(&args.input, &root, "checked")?;
+    known_schema(&header.json["source"])?;
     let mut counted: Vec<(&'static str, u64)> = dump::TABLES.iter().map(|t| (t.name, 0)).collect();
     let mut chains: Vec<Option<AccountId>> = Vec::new();
     while let Some(row) = check.next_row().map_err(|e| e.to_string())? {
@@ -686,4 +710,26 @@ fn run_restore(args: &RestoreArgs) -> Result<bool, String> {
         }
     }
     Ok(ok)
+}
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+
+    #[test]
+    fn a_backup_of_a_newer_schema_is_refused_by_name() {
+        for (backend, known) in [
+            ("sqlite", skms_store::SCHEMA_VERSION),
+            ("postgresql", skms_store::PG_SCHEMA_VERSION),
+        ] {
+            for v in 1..=known {
+                known_schema(&json!({"backend": backend, "schema_version": v})).unwrap();
+            }
+            let e = known_schema(&json!({"backend": backend, "schema_version": known + 1}))
+                .unwrap_err();
+            assert!(e.contains("newer skms") && e.contains(backend), "{e}");
+        }
+        assert!(known_schema(&json!({"backend": "oracle", "schema_version": 1})).is_err());
+        assert!(known_schema(&json!({"backend": "sqlite"})).is_err());
+    }
 }
