@@ -85,13 +85,17 @@ pub enum AuditCommand {
         #[command(flatten)]
         conn: Conn,
     },
-    /// Verify the audit hash chains: of a data directory with --data-dir (every
-    /// chain; works while the server runs), else through the server (yours).
+    /// Verify the audit hash chains: of a data directory's store with
+    /// --data-dir, or of a PostgreSQL store with --storage-url (every chain;
+    /// works while the servers run), else through the server (yours).
     Verify {
         /// Data directory of the server
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
-        /// With --data-dir: only this account (name); default every chain
+        /// The PostgreSQL store (postgres://…) of a cluster of nodes
+        #[arg(long, value_name = "URL", conflicts_with = "data_dir")]
+        storage_url: Option<String>,
+        /// With --data-dir or --storage-url: only this account (name); default every chain
         #[arg(long, value_name = "NAME")]
         account: Option<String>,
         #[command(flatten)]
@@ -147,6 +151,7 @@ pub fn run(cmd: AuditCommand) -> ExitCode {
         })()),
         AuditCommand::Verify {
             data_dir: None,
+            storage_url: None,
             conn,
             ..
         } => {
@@ -168,21 +173,34 @@ pub fn run(cmd: AuditCommand) -> ExitCode {
             }
         }
         AuditCommand::Verify {
-            data_dir: Some(dir),
+            data_dir,
+            storage_url,
             account,
             ..
-        } => verify_data_dir(dir, account),
+        } => verify_store(data_dir, storage_url, account),
     }
 }
 
-/// Verifies every chain of a data directory (or one account's).
-fn verify_data_dir(dir: PathBuf, account: Option<String>) -> ExitCode {
-    let db = dir.join(skms_server::init::DB_FILE);
-    if !db.is_file() {
-        eprintln!("error: {} holds no server database", dir.display());
-        return ExitCode::FAILURE;
-    }
-    let store = match skms_store::SqliteStore::open(&db) {
+/// Verifies every chain (or one account's) of a data directory's SQLite
+/// database or of a PostgreSQL store.
+fn verify_store(dir: Option<PathBuf>, url: Option<String>, account: Option<String>) -> ExitCode {
+    let opened: Result<Box<dyn Store>, String> = match (dir, url) {
+        (_, Some(url)) => skms_store::PgStore::open(&url)
+            .map(|s| Box::new(s) as Box<dyn Store>)
+            .map_err(|e| e.to_string()),
+        (Some(dir), None) => {
+            let db = dir.join(skms_server::init::DB_FILE);
+            if db.is_file() {
+                skms_store::SqliteStore::open(&db)
+                    .map(|s| Box::new(s) as Box<dyn Store>)
+                    .map_err(|e| e.to_string())
+            } else {
+                Err(format!("{} holds no server database", dir.display()))
+            }
+        }
+        (None, None) => Err("give --data-dir or --storage-url".into()),
+    };
+    let store = match opened {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -216,7 +234,7 @@ fn verify_data_dir(dir: PathBuf, account: Option<String>) -> ExitCode {
     }
     let mut ok = true;
     for (label, id) in chains {
-        match audit::verify_chain(&store, id) {
+        match audit::verify_chain(&*store, id) {
             Ok(n) => println!("{label}: {n} records, chain intact"),
             Err(e) => {
                 ok = false;

@@ -407,6 +407,16 @@ fn a_client_that_fails_over_sees_no_failure_when_a_node_is_killed() {
         assert_eq!(verdict["intact"], true, "{name}: {verdict}");
         eprintln!("audit on {name}: {verdict}");
     }
+    // And read straight from the database, every chain (the operator's check).
+    let out = common::skms(&["audit", "verify", "--storage-url", &url]);
+    assert!(
+        out.contains("provider: ") && !out.contains("BROKEN"),
+        "{out}"
+    );
+    assert!(
+        out.lines().filter(|l| l.ends_with("chain intact")).count() >= 2,
+        "{out}"
+    );
     a.terminate();
     b.terminate();
     c.terminate();
