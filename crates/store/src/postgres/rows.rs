@@ -752,31 +752,52 @@ pub fn append_audit<C: GenericClient>(
         let chain = audit::chain_id(event.account);
         let head = heads.get(&chain).copied().flatten();
         let r = audit::chain_next(event.clone(), head);
-        let e = &r.event;
-        db.execute(
-            "INSERT INTO audit (chain, seq, time_ms, actor_kind, actor, source, operation, object,
-                                result, reason, message, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            &[
-                &&chain[..],
-                &(r.seq as i64),
-                &e.time_ms,
-                &e.actor_kind.as_str(),
-                &e.actor,
-                &e.source,
-                &e.operation,
-                &e.object,
-                &e.outcome.as_str(),
-                &e.reason,
-                &e.message,
-                &&r.prev_hash[..],
-                &&r.hash[..],
-            ],
-        )
-        .map_err(|e| backend(what, e))?;
         heads.insert(chain, Some((r.seq, r.hash)));
         out.push(r);
     }
+    // One statement for the whole batch: the chains' head rows stay locked
+    // until the commit, and nodes writing one chain wait for each other, so
+    // every round trip saved here is saved by every node.
+    let chains: Vec<[u8; 16]> = out
+        .iter()
+        .map(|r| audit::chain_id(r.event.account))
+        .collect();
+    let chain: Vec<&[u8]> = chains.iter().map(|c| &c[..]).collect();
+    let seq: Vec<i64> = out.iter().map(|r| r.seq as i64).collect();
+    let time_ms: Vec<i64> = out.iter().map(|r| r.event.time_ms).collect();
+    let actor_kind: Vec<&str> = out.iter().map(|r| r.event.actor_kind.as_str()).collect();
+    let actor: Vec<&str> = out.iter().map(|r| r.event.actor.as_str()).collect();
+    let source: Vec<&str> = out.iter().map(|r| r.event.source.as_str()).collect();
+    let operation: Vec<&str> = out.iter().map(|r| r.event.operation.as_str()).collect();
+    let object: Vec<Option<&str>> = out.iter().map(|r| r.event.object.as_deref()).collect();
+    let result: Vec<&str> = out.iter().map(|r| r.event.outcome.as_str()).collect();
+    let reason: Vec<Option<&str>> = out.iter().map(|r| r.event.reason.as_deref()).collect();
+    let message: Vec<Option<&str>> = out.iter().map(|r| r.event.message.as_deref()).collect();
+    let prev_hash: Vec<&[u8]> = out.iter().map(|r| &r.prev_hash[..]).collect();
+    let hash: Vec<&[u8]> = out.iter().map(|r| &r.hash[..]).collect();
+    db.execute(
+        "INSERT INTO audit (chain, seq, time_ms, actor_kind, actor, source, operation, object,
+                            result, reason, message, prev_hash, hash)
+         SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
+                              $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                              $11::text[], $12::bytea[], $13::bytea[])",
+        &[
+            &chain,
+            &seq,
+            &time_ms,
+            &actor_kind,
+            &actor,
+            &source,
+            &operation,
+            &object,
+            &result,
+            &reason,
+            &message,
+            &prev_hash,
+            &hash,
+        ],
+    )
+    .map_err(|e| backend(what, e))?;
     for (chain, head) in heads {
         if let Some((seq, hash)) = head {
             db.execute(
