@@ -20,6 +20,7 @@
 //! generation, and a row read from the database is kept only if no drop
 //! happened while it was read.
 
+use crate::metrics::Metrics;
 use skms_core::audit::{AuditEvent, AuditQuery, AuditRecord};
 use skms_core::ca::{AccountCa, KeptCertificate};
 use skms_core::ids::{AccountId, AppId, GroupId, ObjectId};
@@ -159,17 +160,25 @@ pub struct CachedStore {
     inner: Arc<dyn Store>,
     entries: RwLock<Entries>,
     max_objects: usize,
+    metrics: Arc<Metrics>,
 }
 
 impl CachedStore {
-    /// A cache over `inner` keeping at most `max_objects` objects (0: none).
-    /// It keeps nothing until [`CachedStore::follow`] follows the feed.
-    pub fn new(inner: Arc<dyn Store>, max_objects: usize) -> Self {
+    /// A cache over `inner` keeping at most `max_objects` objects (0: none),
+    /// counting its hits and misses into `metrics`. It keeps nothing until
+    /// [`CachedStore::follow`] follows the feed.
+    pub fn new(inner: Arc<dyn Store>, max_objects: usize, metrics: Arc<Metrics>) -> Self {
         CachedStore {
             inner,
             entries: RwLock::new(Entries::default()),
             max_objects,
+            metrics,
         }
+    }
+
+    fn set_live(&self, entries: &mut Entries, live: bool) {
+        entries.live = live;
+        self.metrics.cache_live(live);
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Entries> {
@@ -189,6 +198,7 @@ impl CachedStore {
     /// when nothing was dropped meanwhile.
     fn cached<T: Clone>(
         &self,
+        kind: &'static str,
         lookup: impl Fn(&Entries) -> Option<T>,
         fetch: impl FnOnce() -> Result<T, StoreError>,
         keep: impl FnOnce(&mut Entries, &T),
@@ -196,10 +206,13 @@ impl CachedStore {
         let generation = {
             let e = self.read();
             if let Some(hit) = lookup(&e) {
+                drop(e);
+                self.metrics.cache_lookup(kind, true);
                 return Ok(hit);
             }
             e.generation
         };
+        self.metrics.cache_lookup(kind, false);
         let fetched = fetch()?;
         let mut e = self.write();
         if e.live && e.generation == generation {
@@ -281,7 +294,7 @@ fn follow_feed(weak: Weak<CachedStore>) {
                 if let Some(mark) = *start {
                     if batch.finished_before >= mark {
                         *start = None;
-                        cache.write().live = true;
+                        cache.set_live(&mut cache.write(), true);
                     }
                 }
                 full = batch.changes.len() >= BATCH;
@@ -291,7 +304,7 @@ fn follow_feed(weak: Weak<CachedStore>) {
                     warn!(error = %e, "the change feed cannot be read: the cache is emptied and reads go to the store");
                     warned = true;
                     let mut entries = cache.write();
-                    entries.live = false;
+                    cache.set_live(&mut entries, false);
                     entries.clear();
                     cursor = None;
                 }
@@ -326,6 +339,7 @@ fn follow_feed(weak: Weak<CachedStore>) {
 macro_rules! route {
     (account, $s:ident, $id:ident) => {
         $s.cached(
+            "account",
             |e| e.accounts.get(&$id).cloned().map(Some),
             || $s.inner.account($id),
             |e, found| {
@@ -337,6 +351,7 @@ macro_rules! route {
     };
     (app, $s:ident, $id:ident) => {
         $s.cached(
+            "app",
             |e| e.apps.get(&$id).cloned().map(Some),
             || $s.inner.app($id),
             |e, found| {
@@ -348,6 +363,7 @@ macro_rules! route {
     };
     (app_by_pinned_cert, $s:ident, $sha256:ident) => {
         $s.cached(
+            "pinned_certificate",
             |e| e.pinned.get($sha256).cloned(),
             || $s.inner.app_by_pinned_cert($sha256),
             |e, found| {
@@ -360,6 +376,7 @@ macro_rules! route {
     };
     (object, $s:ident, $account:ident, $id:ident) => {
         $s.cached(
+            "object",
             |e| {
                 e.objects
                     .get(&$id)

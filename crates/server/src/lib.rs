@@ -148,6 +148,7 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
             metrics.clone(),
         )),
         config.cache_objects,
+        metrics.clone(),
     ));
     cache::CachedStore::follow(&cache)
         .map_err(|e| init::InitError::Cert(format!("cannot follow the change feed: {e}")))?;

@@ -110,6 +110,12 @@ struct ListenerLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    kind: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AuthLabels {
     interface: &'static str,
     method: &'static str,
@@ -149,6 +155,8 @@ pub struct Metrics {
     routes: RwLock<HashSet<String>>,
     store_up: Gauge,
     store_probe_seconds: Gauge<f64, AtomicU64>,
+    cache_lookups: Family<CacheLabels, Counter>,
+    cache_live: Gauge,
     root_of_trust_up: Gauge,
     root_of_trust_probe_seconds: Gauge<f64, AtomicU64>,
     /// The readiness checks of the store / the root running now (a hung one is not stacked).
@@ -237,6 +245,20 @@ impl Metrics {
             "Time to answer a REST request, by route",
             http_request_duration.clone(),
         );
+        let cache_lookups = Family::<CacheLabels, Counter>::default();
+        registry.register(
+            "cache_lookups",
+            "Reads the node's cache answered (hit) or passed to the store (miss), by kind \
+             (account, app, pinned_certificate, object)",
+            cache_lookups.clone(),
+        );
+        let cache_live = Gauge::default();
+        registry.register(
+            "cache_live",
+            "1 while the node's cache follows the store's change feed (and keeps what it \
+             reads), 0 while every read goes to the store",
+            cache_live.clone(),
+        );
         let store_up = Gauge::default();
         registry.register(
             "store_up",
@@ -295,6 +317,8 @@ impl Metrics {
             http_request_duration,
             routes: RwLock::new(HashSet::new()),
             store_up,
+            cache_lookups,
+            cache_live,
             store_probe_seconds,
             root_of_trust_up,
             root_of_trust_probe_seconds,
@@ -357,6 +381,19 @@ impl Metrics {
         self.authentication_failures
             .get_or_create(&auth_labels(interface, method))
             .inc();
+    }
+
+    /// Counts one read of the node's cache ([`crate::cache::CachedStore`]).
+    pub fn cache_lookup(&self, kind: &'static str, hit: bool) {
+        let result = if hit { "hit" } else { "miss" };
+        self.cache_lookups
+            .get_or_create(&CacheLabels { kind, result })
+            .inc();
+    }
+
+    /// Whether the node's cache follows the change feed.
+    pub fn cache_live(&self, live: bool) {
+        self.cache_live.set(i64::from(live));
     }
 
     /// Observes one store call of method `method` ([`MeteredStore`] does).

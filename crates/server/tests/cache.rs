@@ -67,7 +67,11 @@ struct Node {
 impl Node {
     fn on(store: Arc<dyn Store>) -> Node {
         let db = Counting::new(store);
-        let cache = Arc::new(CachedStore::new(db.clone(), DEFAULT_MAX_OBJECTS));
+        let cache = Arc::new(CachedStore::new(
+            db.clone(),
+            DEFAULT_MAX_OBJECTS,
+            Arc::new(skms_server::metrics::Metrics::new()),
+        ));
         CachedStore::follow(&cache).unwrap();
         until("the cache follows the feed", || cache.is_live());
         Node { db, cache }

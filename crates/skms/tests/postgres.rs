@@ -48,6 +48,13 @@ fn serve_on_postgresql() {
         warm,
         "50 warm Gets asked PostgreSQL for nothing"
     );
+    assert!(
+        common::metric(
+            &server,
+            "skms_cache_lookups_total{kind=\"object\",result=\"hit\"}"
+        ) >= 50
+    );
+    assert_eq!(common::metric(&server, "skms_cache_live"), 1);
 
     let (client, base) = rest_client(&server);
     let ready = client
