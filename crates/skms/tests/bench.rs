@@ -1,7 +1,9 @@
 //! `skms bench kmip` against a real `skms serve` on loopback: Get and Create
-//! runs report operations and no errors; a non-loopback address is refused;
-//! with two addresses (two nodes of one PostgreSQL database) both nodes serve
-//! the load.
+//! runs report operations and no errors; every workload (locate,
+//! get-attributes, vcenter with a connection per action, mix, boot-storm) by
+//! client certificate, counted and as JSON, with the server's own counters
+//! agreeing; a non-loopback address is refused; with two addresses (two
+//! nodes of one PostgreSQL database) both nodes serve the load.
 
 mod common;
 #[path = "../../store/tests/common/pg.rs"]
@@ -78,14 +80,14 @@ fn get_and_create_runs_report_operations_and_no_errors() {
             started.elapsed()
         );
         eprintln!("{report}");
-        assert!(report.contains(&format!("operation:    {op}")), "{report}");
+        assert!(report.contains(&format!("workload:     {op}")), "{report}");
         assert_eq!(figure(&report, "connections:"), 4.0, "{report}");
         assert_eq!(figure(&report, "servers:"), 1.0, "{report}");
         assert!(
             report.contains(&format!("  {addr}: 4 connections, ")),
             "{report}"
         );
-        let ops = figure(&report, "total ops:");
+        let ops = figure(&report, "actions:");
         assert!(ops > 0.0, "{report}");
         assert!(figure(&report, "ops/s:") > 0.0, "{report}");
         assert_eq!(figure(&report, "errors:"), 0.0, "{report}");
@@ -123,6 +125,256 @@ fn get_and_create_runs_report_operations_and_no_errors() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs `skms bench kmip --json` with `args`; the report, after checking
+/// that the run succeeded.
+fn bench_json(args: &[&str]) -> serde_json::Value {
+    let started = Instant::now();
+    let out = bench(&[args, &["--json", "--quiet"]].concat());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?}: {stdout}{stderr}");
+    assert!(stderr.is_empty(), "--quiet: {stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "bounded: {:?}",
+        started.elapsed()
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: not one JSON object ({e}): {stdout}"));
+    eprintln!("{report}");
+    assert_eq!(report["error_total"], 0, "{report}");
+    let l = &report["latency_ms"];
+    let q = |k: &str| l[k].as_f64().unwrap_or_else(|| panic!("{k} in {report}"));
+    assert!(
+        0.0 < q("p50")
+            && q("p50") <= q("p90")
+            && q("p90") <= q("p99")
+            && q("p99") <= q("p99_9")
+            && q("p99_9") <= q("max"),
+        "{report}"
+    );
+    report
+}
+
+#[test]
+fn every_workload_by_client_certificate_counted_and_as_json() {
+    let dir = common::temp_dir("bench-workloads");
+    let _scratch = Scratch(vec![dir.clone()]);
+    let server = common::serve(&dir);
+    let tenant = server.tenant("Acme", "vcenter");
+    // A certificate and key issued to the app (which then authenticates by
+    // certificate only, as vCenter's apps do).
+    let files = dir.join("client");
+    std::fs::create_dir_all(&files).unwrap();
+    let (cert, key) = (files.join("app.crt"), files.join("app.key"));
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    server.admin(
+        &tenant.admin,
+        &[
+            "app",
+            "issue-cert",
+            "vcenter",
+            "--out-cert",
+            cert,
+            "--out-key",
+            key,
+        ],
+    );
+    let addr = format!("127.0.0.1:{}", server.port);
+    let ca = dir.join("ca.crt");
+    let base = [
+        "--addr",
+        &addr,
+        "--ca",
+        ca.to_str().unwrap(),
+        "--cert",
+        cert,
+        "--key",
+        key,
+        "--connections",
+        "4",
+        "--warmup",
+        "0",
+    ];
+    fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        [base, extra].concat()
+    }
+
+    // Locate by Name among 50 keys, exactly 200 actions.
+    let r = bench_json(&with(
+        &base,
+        &["--workload", "locate", "--keys", "50", "--count", "200"],
+    ));
+    assert_eq!(
+        (r["workload"].as_str(), r["actions"].as_u64()),
+        (Some("locate"), Some(200)),
+        "{r}"
+    );
+    assert_eq!(r["requests"], 200, "{r}");
+    assert!(
+        r["setup_s"].as_f64().unwrap() > 0.0,
+        "the 50 keys were made first: {r}"
+    );
+
+    let r = bench_json(&with(
+        &base,
+        &[
+            "--workload",
+            "get-attributes",
+            "--keys",
+            "10",
+            "--duration",
+            "1",
+        ],
+    ));
+    assert!(r["actions"].as_u64().unwrap() > 0, "{r}");
+
+    // vCenter's sequence, a new connection per action: every connection
+    // starts with Discover Versions (create 1+1 requests, tag 1+4, use 1+3).
+    let before = |op: &str| {
+        common::metric(
+            &server,
+            &format!("skms_kmip_operations_total{{operation=\"{op}\",result=\"success\"}}"),
+        )
+    };
+    let (adds, activates, discovers) = (
+        before("AddAttribute"),
+        before("Activate"),
+        before("DiscoverVersions"),
+    );
+    let r = bench_json(&with(
+        &base,
+        &[
+            "--workload",
+            "vcenter",
+            "--new-connection-per-action",
+            "--count",
+            "60",
+        ],
+    ));
+    assert_eq!(r["actions"], 60, "{r}");
+    let by = &r["by_action"];
+    for a in ["vcenter create", "vcenter tag", "vcenter get+activate"] {
+        assert!(by[a]["actions"].as_u64().unwrap() >= 15, "{a}: {r}");
+    }
+    let requests = r["requests"].as_u64().unwrap();
+    assert!((60 * 2..=60 * 5).contains(&requests), "{r}");
+    assert!(
+        before("AddAttribute") >= adds + 3 * 15,
+        "three Add Attributes per tag action"
+    );
+    assert!(before("Activate") >= activates + 15);
+    assert!(
+        before("DiscoverVersions") >= discovers + 60,
+        "one Discover Versions per connection"
+    );
+
+    let r = bench_json(&with(
+        &base,
+        &[
+            "--workload",
+            "mix",
+            "--keys",
+            "20",
+            "--count",
+            "300",
+            "--mix",
+            "get=6,create=2,locate=1,get-attributes=1",
+        ],
+    ));
+    assert_eq!(r["actions"], 300, "{r}");
+    for a in ["get", "create", "locate", "get-attributes"] {
+        assert!(
+            r["by_action"][a]["actions"].as_u64().unwrap() > 0,
+            "{a}: {r}"
+        );
+    }
+
+    // 100 hosts at once, each a new connection with Discover Versions then Get.
+    let r = bench_json(&with(
+        &base,
+        &["--workload", "boot-storm", "--hosts", "100"],
+    ));
+    assert_eq!(
+        (r["actions"].as_u64(), r["requests"].as_u64()),
+        (Some(100), Some(200)),
+        "{r}"
+    );
+    assert_eq!(r["servers"][0]["connections"], 100, "{r}");
+
+    // Text, with progress on standard error.
+    let out = bench(&with(&base, &["--workload", "get", "--duration", "1.5"]));
+    let report = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{report}{stderr}");
+    assert!(stderr.contains("progress:"), "{stderr}");
+    assert!(
+        report.contains("(KMIP 1.1, client certificate)"),
+        "{report}"
+    );
+    assert!(figure(&report, "latency p99.9:") > 0.0, "{report}");
+
+    // Usage errors: no authentication at all, half a credential, a bad mix.
+    for args in [
+        &["--addr", &addr, "--ca", "x", "--workload", "get"][..],
+        &[
+            "--addr",
+            &addr,
+            "--ca",
+            "x",
+            "--username",
+            "u",
+            "--workload",
+            "get",
+        ][..],
+        &[
+            "--addr",
+            &addr,
+            "--ca",
+            "x",
+            "--cert",
+            cert,
+            "--workload",
+            "get",
+        ][..],
+        &[
+            "--addr",
+            &addr,
+            "--ca",
+            "x",
+            "--cert",
+            cert,
+            "--key",
+            key,
+            "--workload",
+            "mix",
+            "--mix",
+            "destroy=1",
+        ][..],
+        &[
+            "--addr",
+            &addr,
+            "--ca",
+            "x",
+            "--cert",
+            cert,
+            "--key",
+            key,
+            "--workload",
+            "get",
+            "--count",
+            "5",
+            "--duration",
+            "1",
+        ][..],
+    ] {
+        let out = bench(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    drop(server);
 }
 
 #[test]
@@ -251,7 +503,7 @@ fn connections_are_spread_over_several_servers() {
             let ops: u64 = line
                 .split(", ")
                 .nth(1)
-                .and_then(|p| p.strip_suffix(" ops"))
+                .and_then(|p| p.strip_suffix(" actions"))
                 .and_then(|n| n.parse().ok())
                 .unwrap_or_else(|| panic!("no ops on {line:?}"));
             assert!(ops > 0, "{line}");
