@@ -127,12 +127,10 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         )),
     };
     let kmip_tls = kmip_acceptor.describe();
-    let listener = tokio::net::TcpListener::bind(config.kmip_addr)
-        .await
-        .map_err(|e| ServerError::Bind {
-            addr: config.kmip_addr,
-            reason: e.to_string(),
-        })?;
+    let listener = bind(config.kmip_addr).map_err(|e| ServerError::Bind {
+        addr: config.kmip_addr,
+        reason: e.to_string(),
+    })?;
     let kmip_addr = listener.local_addr().map_err(|e| ServerError::Bind {
         addr: config.kmip_addr,
         reason: e.to_string(),
@@ -186,12 +184,10 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         warn!(%problem, "not ready: /v1/ready answers 503 until this is repaired");
     }
     // The REST API: bound before anything is served, so a taken port fails the start.
-    let https_listener = tokio::net::TcpListener::bind(config.https_addr)
-        .await
-        .map_err(|e| ServerError::Bind {
-            addr: config.https_addr,
-            reason: e.to_string(),
-        })?;
+    let https_listener = bind(config.https_addr).map_err(|e| ServerError::Bind {
+        addr: config.https_addr,
+        reason: e.to_string(),
+    })?;
     let https_addr = https_listener.local_addr().map_err(|e| ServerError::Bind {
         addr: config.https_addr,
         reason: e.to_string(),
@@ -369,6 +365,26 @@ async fn follow_stored_identity(
 /// connections, so a connection that starts during the stop still sees it.
 pub(crate) async fn stopped(stopping: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = stopping.wait_for(|s| *s).await;
+}
+
+/// Connections the kernel completes and queues before we accept them. A
+/// boot storm (every vSAN host of a cluster connecting at once after a
+/// power event) overflows tokio's default of 1024, and the kernel then drops
+/// handshakes that clients retry only a second later; the kernel caps this
+/// at net.core.somaxconn.
+const LISTEN_BACKLOG: u32 = 8192;
+
+/// A listening socket on `addr` with a backlog of [`LISTEN_BACKLOG`].
+fn bind(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As tokio's own bind: a restarted server takes its port back at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Resolves on SIGINT or SIGTERM (Ctrl-C elsewhere). The handlers are installed
