@@ -47,7 +47,9 @@ x-Product then Add Attribute x3 in one batch; Get, Get Attributes(State), Activa
 counts a failed Add Attribute as an error that does not fail its action (vCenter carries \
 on); boot-storm opens --hosts new connections at once, each Discover Versions + Get of one \
 shared key, and reports when the last host had its key; mix interleaves get, \
-get-attributes, locate and create by --mix.
+get-attributes, locate and create by --mix; idle opens --connections connections (each \
+with Discover Versions), holds them without traffic for --duration, then checks that \
+each still answers (read the server's memory while it holds them).
 
 Latency is per action, from its first byte sent (or, with --new-connection-per-action, \
 from the TCP connect) to its last answer read. actions/s (printed as ops/s too) counts \
@@ -261,8 +263,10 @@ fn run_kmip(args: KmipArgs) -> Result<ExitCode, Failure> {
             "no authentication: give --cert and --key, or --username and --password".into(),
         ));
     }
-    if args.workload == Workload::BootStorm {
-        check_open_files(args.hosts)?;
+    match args.workload {
+        Workload::BootStorm => check_open_files(args.hosts)?,
+        Workload::Idle => check_open_files(args.connections)?,
+        _ => {}
     }
     let tls = client_config(&args)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -288,6 +292,7 @@ fn run_kmip(args: KmipArgs) -> Result<ExitCode, Failure> {
         ),
         connections: match args.workload {
             Workload::BootStorm => format!("{} hosts at once, a new connection each", args.hosts),
+            Workload::Idle => format!("{} held open without traffic", args.connections),
             _ if args.new_connection_per_action => format!(
                 "{} (a new TLS connection per action, Discover Versions first)",
                 args.connections
@@ -327,9 +332,9 @@ fn run_kmip(args: KmipArgs) -> Result<ExitCode, Failure> {
     )
 }
 
-/// Refuses a boot storm that this process cannot hold open (each host is
-/// one open file); the limit is read from /proc where there is one.
-fn check_open_files(hosts: u32) -> Result<(), Failure> {
+/// Refuses a boot storm or idle run that this process cannot hold open
+/// (each connection is one open file); the limit is read from /proc where there is one.
+fn check_open_files(connections: u32) -> Result<(), Failure> {
     let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else {
         return Ok(());
     };
@@ -339,10 +344,10 @@ fn check_open_files(hosts: u32) -> Result<(), Failure> {
         .and_then(|l| l.split_whitespace().nth(3))
         .and_then(|v| v.parse::<u64>().ok());
     match soft {
-        Some(soft) if u64::from(hosts) + 64 > soft => Err(Failure::Refused(format!(
-            "--hosts {hosts}: this process may open {soft} files and needs one per host and some \
-             more; raise it first (ulimit -n {})",
-            u64::from(hosts) + 256
+        Some(soft) if u64::from(connections) + 64 > soft => Err(Failure::Refused(format!(
+            "{connections} connections: this process may open {soft} files and needs one per \
+             connection and some more; raise it first (ulimit -n {})",
+            u64::from(connections) + 256
         ))),
         _ => Ok(()),
     }
@@ -651,6 +656,11 @@ async fn bench(args: &KmipArgs, target: Target) -> Result<Report, Failure> {
         report.setup_secs = setup_started.elapsed().as_secs_f64();
         return Ok(report);
     }
+    if args.workload == Workload::Idle {
+        let mut report = idle(args, &target).await?;
+        report.setup_secs = setup_started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
     let fresh = args.new_connection_per_action;
 
     // Persistent connections open before the clock starts: connection i to
@@ -748,6 +758,107 @@ async fn bench(args: &KmipArgs, target: Target) -> Result<Report, Failure> {
     if let Some(s) = shower {
         let _ = s.await;
     }
+    report.finish();
+    Ok(report)
+}
+
+/// `--connections` connections opened (at most 256 handshakes at a time),
+/// each with Discover Versions, held without traffic for the duration, then
+/// each asked Discover Versions again (the latency measured) and closed.
+async fn idle(args: &KmipArgs, target: &Arc<Target>) -> Result<Report, Failure> {
+    let servers = target.addrs.len();
+    let progress = Arc::new(Progress::default());
+    let (done_tx, done_rx) = watch::channel(false);
+    let shower = (!args.quiet).then(|| {
+        let p = progress.clone();
+        let total = u64::from(args.connections);
+        tokio::spawn(async move { p.show("connections open", Some(total), done_rx).await })
+    });
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(256));
+    let mut opening = tokio::task::JoinSet::new();
+    for i in 0..args.connections as usize {
+        let (target, handshakes, progress) = (target.clone(), handshakes.clone(), progress.clone());
+        opening.spawn(async move {
+            let _permit = handshakes.acquire_owned().await;
+            let s = Session::open(&target, i % servers, true).await;
+            if s.is_ok() {
+                progress.actions.fetch_add(1, Ordering::Relaxed);
+            }
+            (i % servers, s)
+        });
+    }
+    let mut report = Report {
+        per_server: vec![ServerTally::default(); servers],
+        ..Report::default()
+    };
+    let mut open = Vec::new();
+    while let Some(r) = opening.join_next().await {
+        let (server, s) = r.map_err(|e| Failure::Run(format!("connecting: {e}")))?;
+        report.per_server[server].connections += 1;
+        match s {
+            Ok(s) => open.push((server, s)),
+            Err(bad) => {
+                report.per_server[server].errors += 1;
+                report.errors.add(bad);
+            }
+        }
+    }
+    let _ = done_tx.send(true);
+    if let Some(s) = shower {
+        let _ = s.await;
+    }
+    let hold = args.duration.unwrap_or(Duration::from_secs(10));
+    if !args.quiet {
+        eprintln!(
+            "holding {} connections for {:.1} s",
+            open.len(),
+            hold.as_secs_f64()
+        );
+    }
+    report.interrupted = tokio::select! {
+        _ = tokio::time::sleep(hold) => false,
+        _ = interrupted() => true,
+    };
+    report.measured = hold;
+    let mut asking = tokio::task::JoinSet::new();
+    for (server, mut s) in open {
+        let target = target.clone();
+        asking.spawn(async move {
+            let started = Instant::now();
+            let mut cursor = Cursor::default();
+            let r = workload::run(
+                Action::Discover,
+                &mut s,
+                &target,
+                &None,
+                0,
+                &mut cursor,
+                &mut Errors::default(),
+            )
+            .await;
+            let took = started.elapsed();
+            s.close().await;
+            (server, r, took)
+        });
+    }
+    let mut latencies = Latencies::default();
+    while let Some(r) = asking.join_next().await {
+        let (server, r, took) = r.map_err(|e| Failure::Run(format!("asking: {e}")))?;
+        report.requests += 1;
+        match r {
+            Ok(()) => {
+                report.per_server[server].actions += 1;
+                latencies
+                    .0
+                    .push(u64::try_from(took.as_micros()).unwrap_or(u64::MAX));
+            }
+            Err(bad) => {
+                report.per_server[server].errors += 1;
+                report.errors.add(bad);
+            }
+        }
+    }
+    report.by_action.insert(Action::Discover, latencies);
     report.finish();
     Ok(report)
 }

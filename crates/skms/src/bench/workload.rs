@@ -9,8 +9,8 @@ use kmip::attributes::{Attribute, AttributeName, AttributeReference, Attributes,
 use kmip::enums::{CryptographicAlgorithm, NameType, ObjectType, Operation, State};
 use kmip::objects::Object;
 use kmip::payloads::{
-    ActivateRequest, AddAttributeRequest, CreateRequest, GetAttributesRequest, GetRequest,
-    LocateRequest, RequestPayload, ResponsePayload,
+    ActivateRequest, AddAttributeRequest, CreateRequest, DiscoverVersionsRequest,
+    GetAttributesRequest, GetRequest, LocateRequest, RequestPayload, ResponsePayload,
 };
 use kmip::{Tag, Ttlv, Value};
 use std::sync::Arc;
@@ -35,6 +35,10 @@ pub enum Workload {
     BootStorm,
     /// get, get-attributes, locate and create in the proportions of --mix.
     Mix,
+    /// --connections connections opened (each with Discover Versions) and
+    /// held without traffic for --duration, then each asks Discover Versions
+    /// again: what holding them costs the server (read its memory meanwhile).
+    Idle,
 }
 
 impl Workload {
@@ -48,12 +52,13 @@ impl Workload {
             Workload::Vcenter => "vcenter",
             Workload::BootStorm => "boot-storm",
             Workload::Mix => "mix",
+            Workload::Idle => "idle",
         }
     }
 
     /// Whether the run needs the pool of pre-created keys.
     pub fn needs_pool(self) -> bool {
-        !matches!(self, Workload::Create | Workload::Vcenter)
+        !matches!(self, Workload::Create | Workload::Vcenter | Workload::Idle)
     }
 }
 
@@ -71,6 +76,8 @@ pub enum Action {
     VcenterTag,
     /// vCenter's third: Get, Get Attributes(State), Activate.
     VcenterUse,
+    /// Discover Versions (an idle connection still answers).
+    Discover,
 }
 
 impl Action {
@@ -84,6 +91,7 @@ impl Action {
             Action::VcenterCreate => "vcenter create",
             Action::VcenterTag => "vcenter tag",
             Action::VcenterUse => "vcenter get+activate",
+            Action::Discover => "discover versions",
         }
     }
 }
@@ -116,6 +124,7 @@ impl Plan {
     pub fn new(workload: Workload, mix: &[(Action, u32)]) -> Plan {
         let cycle = match workload {
             Workload::Get | Workload::BootStorm => vec![Action::Get],
+            Workload::Idle => vec![Action::Discover],
             Workload::Create => vec![Action::Create],
             Workload::Locate => vec![Action::Locate],
             Workload::GetAttributes => vec![Action::GetAttributes],
@@ -450,6 +459,16 @@ pub async fn run(
             }
             Ok(())
         }
+        Action::Discover => one(
+            s,
+            target,
+            (
+                Operation::DISCOVER_VERSIONS,
+                DiscoverVersionsRequest::default().into(),
+            ),
+        )
+        .await
+        .map(drop),
         Action::VcenterUse => {
             let uid = cursor.vcenter_key.take().expect("created first");
             get_key(s, target, &uid).await?;
