@@ -304,6 +304,24 @@ fn every_workload_by_client_certificate_counted_and_as_json() {
     );
     assert_eq!(r["servers"][0]["connections"], 100, "{r}");
 
+    // 30 connections held without traffic, each still answering after.
+    let r = bench_json(&with(
+        &base,
+        &[
+            "--workload",
+            "idle",
+            "--connections",
+            "30",
+            "--duration",
+            "0.5",
+        ],
+    ));
+    assert_eq!(
+        (r["actions"].as_u64(), r["requests"].as_u64()),
+        (Some(30), Some(30)),
+        "{r}"
+    );
+
     // Text, with progress on standard error.
     let out = bench(&with(&base, &["--workload", "get", "--duration", "1.5"]));
     let report = String::from_utf8_lossy(&out.stdout);

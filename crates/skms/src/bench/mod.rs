@@ -39,6 +39,7 @@ pub enum BenchCommand {
 
 /// Flags of `skms bench kmip`.
 #[derive(Args)]
+#[command(args_override_self = true)]
 #[command(after_help = "\
 Workloads: get, locate and get-attributes work on --keys AES-256 keys that the run creates \
 first (each with a Name, skms-bench-<run>-<n>); create creates AES-256 keys; vcenter repeats \
