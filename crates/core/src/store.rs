@@ -30,6 +30,44 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+thread_local! {
+    /// `Some(waited)` while [`memory_only`] runs on this thread.
+    static MEMORY_ONLY: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` allowing only what never waits: a store wrapper that holds the
+/// answer in memory gives it, and everything that would wait (a database
+/// read or write, the root of trust) is refused instead (see
+/// [`must_not_wait`]). `None` when `f` was refused anything: its result is
+/// then worthless and it must run again where it may wait. A server answers
+/// reads this way on its async threads, skipping the hop to a blocking
+/// thread when its cache holds what they need.
+pub fn memory_only<T>(f: impl FnOnce() -> T) -> Option<T> {
+    /// Puts back the outer state, also when `f` panics.
+    struct Restore(Option<bool>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            MEMORY_ONLY.set(self.0);
+        }
+    }
+    let restore = Restore(MEMORY_ONLY.replace(Some(false)));
+    let out = f();
+    let waited = MEMORY_ONLY.get() == Some(true);
+    drop(restore);
+    (!waited).then_some(out)
+}
+
+/// Inside [`memory_only`]: notes that the caller would have to wait and
+/// gives the error to return instead; `None` elsewhere (go ahead and wait).
+pub fn must_not_wait() -> Option<StoreError> {
+    MEMORY_ONLY.with(|c| {
+        c.get().map(|_| {
+            c.set(Some(true));
+            StoreError::Backend("not answered from memory".into())
+        })
+    })
+}
+
 /// What Locate and the object lists look for inside one account; every
 /// condition given must hold. Every condition is answered by the store from
 /// columns and the object index it maintains on each write (see
@@ -546,6 +584,24 @@ impl StoredServerIdentity {
             version: other.version,
             ..self.clone()
         } == *other
+    }
+}
+
+#[cfg(test)]
+mod memory_only_tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_voids_the_result_and_nothing_leaks_out() {
+        assert!(must_not_wait().is_none(), "outside: wait as usual");
+        assert_eq!(memory_only(|| 7), Some(7));
+        assert_eq!(memory_only(|| must_not_wait().map(|_| 1)), None);
+        // Nested: the inner refusal voids the inner run only.
+        let outer = memory_only(|| (memory_only(must_not_wait).is_none(), 2));
+        assert_eq!(outer, Some((true, 2)));
+        // A panic inside puts the thread back as it was.
+        let _ = std::panic::catch_unwind(|| memory_only(|| panic!("boom")));
+        assert!(must_not_wait().is_none());
     }
 }
 

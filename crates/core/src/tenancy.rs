@@ -559,6 +559,11 @@ impl Keyring {
         {
             return Ok(k.clone());
         }
+        if crate::store::must_not_wait().is_some() {
+            return Err(KeyError::Crypto(
+                "the root of trust is not asked from memory",
+            ));
+        }
         let key = Arc::new(
             self.root
                 .unwrap(&account.wrapped_key, &account_key_context(account.id))?,

@@ -25,7 +25,7 @@ use skms_core::audit::{AuditEvent, AuditQuery, AuditRecord};
 use skms_core::ca::{AccountCa, KeptCertificate};
 use skms_core::ids::{AccountId, AppId, GroupId, ObjectId};
 use skms_core::model::{Account, App, Group, ManagedObject, User};
-use skms_core::store::{ChangeBatch, Changed, ObjectFilter, Store, StoreError};
+use skms_core::store::{must_not_wait, ChangeBatch, Changed, ObjectFilter, Store, StoreError};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::time::{Duration, Instant};
@@ -212,6 +212,9 @@ impl CachedStore {
             }
             e.generation
         };
+        if let Some(refused) = must_not_wait() {
+            return Err(refused);
+        }
         self.metrics.cache_lookup(kind, false);
         let fetched = fetch()?;
         let mut e = self.write();
@@ -228,6 +231,9 @@ impl CachedStore {
         changed: &[Changed],
         f: impl FnOnce() -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        if let Some(refused) = must_not_wait() {
+            return Err(refused);
+        }
         let out = f();
         let mut e = self.write();
         for what in changed {
@@ -238,6 +244,9 @@ impl CachedStore {
 
     /// Runs the write `f`, then drops every entry.
     fn changing_all<T>(&self, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Some(refused) = must_not_wait() {
+            return Err(refused);
+        }
         let out = f();
         self.write().clear();
         out
@@ -425,8 +434,12 @@ macro_rules! route {
     (import_rows, $s:ident, $source:ident) => {
         $s.changing_all(|| $s.inner.import_rows($source))
     };
+    // Everything else reaches the database: refused while serving from memory.
     ($name:ident, $s:ident $(, $arg:ident)*) => {
-        $s.inner.$name($($arg),*)
+        match must_not_wait() {
+            Some(refused) => Err(refused),
+            None => $s.inner.$name($($arg),*),
+        }
     };
 }
 

@@ -65,6 +65,10 @@ pub struct Shared {
     pub server_identity: Option<Arc<tls::ServerIdentity>>,
     /// Which database the store is in, when known (`/v1/ready` shows it).
     pub store_backend: Option<crate::init::StoreBackend>,
+    /// The store answers from memory what it can, and refuses the rest
+    /// inside [`skms_core::store::memory_only`] (a [`crate::cache::CachedStore`]):
+    /// reads are tried on the async thread first ([`reads_first_from_memory`]).
+    pub memory_first: bool,
 }
 
 impl Shared {
@@ -95,7 +99,16 @@ impl Shared {
             store,
             server_identity: None,
             store_backend: None,
+            memory_first: false,
         })
+    }
+
+    /// The same over a store that answers from memory first (a [`crate::cache::CachedStore`]).
+    pub fn with_memory_first(self) -> Self {
+        Shared {
+            memory_first: true,
+            ..self
+        }
     }
 
     /// The same, recording into `audit` (one with forwarders, say).
@@ -565,22 +578,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 }
             }
         };
-        let shared = self.shared.clone();
         let source = self.peer.ip();
-        let served = tokio::task::spawn_blocking(move || {
-            let ctx = Context {
-                store: &*shared.store,
-                keyring: &shared.keyring,
-                now: now(),
-                server: &shared.server_info,
-            };
-            let plan = audit::KmipPlan::of(&request);
-            let response = ops::handle_message(&ctx, caller.as_ref(), request);
-            // A change is answered only once its record is committed.
-            let (events, changes) = plan.events(caller.as_ref(), source, "kmip", &response);
-            if let Err(e) = audit::record(&shared.audit, events, changes) {
-                error!(peer = %source, error = %e, "an operation's audit record was not stored");
+        if self.shared.memory_first && reads_first_from_memory(&request) {
+            let shared = &*self.shared;
+            let tried = skms_core::store::memory_only(|| {
+                serve(shared, caller.as_ref(), request.clone(), source)
+            });
+            if let Some((response, events, false)) = tried {
+                record(shared, events, false, source);
+                return response;
             }
+        }
+        let shared = self.shared.clone();
+        let served = tokio::task::spawn_blocking(move || {
+            let (response, events, changes) = serve(&shared, caller.as_ref(), request, source);
+            record(&shared, events, changes, source);
             response
         })
         .await;
@@ -639,6 +651,58 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
         result
     }
+}
+
+/// Serves `request` as `caller`: the response, its audit events, and
+/// whether it changed anything (its events must then be committed before
+/// it is answered).
+fn serve(
+    shared: &Shared,
+    caller: Option<&Caller>,
+    request: RequestMessage,
+    source: IpAddr,
+) -> (ResponseMessage, Vec<skms_core::audit::AuditEvent>, bool) {
+    let ctx = Context {
+        store: &*shared.store,
+        keyring: &shared.keyring,
+        now: now(),
+        server: &shared.server_info,
+    };
+    let plan = audit::KmipPlan::of(&request);
+    let response = ops::handle_message(&ctx, caller, request);
+    let (events, changes) = plan.events(caller, source, "kmip", &response);
+    (response, events, changes)
+}
+
+/// Records the events of a served request; a change's, durably (a change is
+/// answered only once its record is committed).
+fn record(
+    shared: &Shared,
+    events: Vec<skms_core::audit::AuditEvent>,
+    changes: bool,
+    source: IpAddr,
+) {
+    if let Err(e) = audit::record(&shared.audit, events, changes) {
+        error!(peer = %source, error = %e, "an operation's audit record was not stored");
+    }
+}
+
+/// Whether every item of `request` only reads what a node keeps in memory
+/// (keys and their attributes, the server's own information), so that it is
+/// worth trying on the async thread before handing it to a blocking one:
+/// a warm Get then costs no thread switch. Locate asks the database anyway.
+fn reads_first_from_memory(request: &RequestMessage) -> bool {
+    use kmip::enums::Operation;
+    request.batch_items.iter().all(|i| {
+        matches!(
+            i.operation,
+            Operation::GET
+                | Operation::GET_ATTRIBUTES
+                | Operation::GET_ATTRIBUTE_LIST
+                | Operation::DISCOVER_VERSIONS
+                | Operation::QUERY
+        )
+    })
 }
 
 /// Removes the Username and Password credential from the header, if any

@@ -175,7 +175,8 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
             .with_metrics(metrics.clone())
             .with_audit(audit)
             .with_server_identity(identity.clone())
-            .with_store_backend(init::StoreBackend::of(config.storage_url.as_deref())),
+            .with_store_backend(init::StoreBackend::of(config.storage_url.as_deref()))
+            .with_memory_first(),
     );
     // The readiness gauges hold a first check before anything is served, then
     // follow the store and the root of trust in the background.
