@@ -20,8 +20,6 @@
 #   field LABEL             the last word of the first line of stdin holding LABEL
 #   figure LABEL            the number after LABEL at the start of a line of stdin
 #   free_port               a port on 127.0.0.1 that nothing listens on
-#   wait_port HOST PORT PID SECONDS
-#                           waits until HOST:PORT accepts TCP connections
 #
 # WORK (the script's own temporary directory, from temp_dir) holds the nodes'
 # data directories and outputs.
@@ -200,29 +198,19 @@ provision() {
 
 # ---- ports ----
 
-# A port on 127.0.0.1 that nothing listens on (a connection is refused).
+# A port on 127.0.0.1 that nothing listens on (a connection is refused), below
+# the range the system takes the local ports of outgoing connections from (one
+# of those cannot be listened on, yet refuses connections).
 free_port() {
-    local p
+    local p low=32768 high
+    read -r low high </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+    ((low > 11000)) || low=60000
     for _ in $(seq 100); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % (low - 10000)))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"
             return 0
         fi
-    done
-    return 1
-}
-
-# wait_port HOST PORT PID SECONDS: waits until HOST:PORT accepts a TCP
-# connection while process PID lives, SECONDS at most; fails otherwise.
-wait_port() {
-    local host="$1" port="$2" pid="$3" seconds="$4"
-    for _ in $(seq $((seconds * 10))); do
-        if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.1
     done
     return 1
 }
