@@ -125,6 +125,14 @@ if [[ -n "$OTHER_ADDR" ]]; then
         [[ -z "${!v:-}" || -r "${!v}" ]] || usage "$v=${!v} cannot be read"
     done
     OTHER_NAME="${OTHER_NAME:-other}"
+    OTHER_HOST="${OTHER_ADDR%:*}"
+    OTHER_HOST="${OTHER_HOST#[}"
+    OTHER_HOST="${OTHER_HOST%]}"
+    [[ "$OTHER_ADDR" == *:* && "${OTHER_ADDR##*:}" =~ ^[0-9]+$ && -n "$OTHER_HOST" ]] ||
+        usage "OTHER_ADDR=$OTHER_ADDR is not HOST:PORT"
+    # Not even a connection attempt to another machine without ALLOW_REMOTE=1.
+    [[ -n "$ALLOW_REMOTE" || "$OTHER_HOST" =~ ^(127[.][0-9.]+|localhost|::1)$ ]] ||
+        usage "OTHER_ADDR=$OTHER_ADDR is not a loopback address (ALLOW_REMOTE=1 if you may load it)"
 else
     OTHER_NAME="${OTHER_NAME:-pykmip}"
 fi
@@ -135,6 +143,11 @@ keep_only_skms_env
 
 command -v openssl >/dev/null || { log "the openssl command line is needed (Debian: apt-get install openssl)"; exit 1; }
 command -v python3 >/dev/null || { log "python3 is needed (it reads the runs' JSON)"; exit 1; }
+
+if [[ -n "$OTHER_ADDR" ]] && ! (exec 3<>"/dev/tcp/$OTHER_HOST/${OTHER_ADDR##*:}") 2>/dev/null; then
+    log "$OTHER_NAME: nothing answers at $OTHER_ADDR"
+    exit 1
+fi
 
 find_skms
 if ! "$SKMS" bench kmip --help 2>/dev/null | grep -q -- '--workload'; then
@@ -245,10 +258,7 @@ EOF
         --cert "$PKI/client.crt" --key "$PKI/client.key")
     OTHER_ABOUT="PyKMIP $PYKMIP_VERSION (SQLite through SQLAlchemy, TLS 1.2)"
 else
-    host="${OTHER_ADDR%:*}"
-    host="${host#[}"
-    host="${host%]}"
-    OTHER_FLAGS=(--addr "$OTHER_ADDR" --ca "$OTHER_CA" --server-name "${OTHER_SERVER_NAME:-$host}")
+    OTHER_FLAGS=(--addr "$OTHER_ADDR" --ca "$OTHER_CA" --server-name "${OTHER_SERVER_NAME:-$OTHER_HOST}")
     [[ -n "${OTHER_CERT:-}" ]] && OTHER_FLAGS+=(--cert "$OTHER_CERT" --key "$OTHER_KEY")
     [[ -n "${OTHER_USERNAME:-}" ]] && OTHER_FLAGS+=(--username "$OTHER_USERNAME" --password "$OTHER_PASSWORD")
     [[ -n "$ALLOW_REMOTE" ]] && OTHER_FLAGS+=(--allow-remote)
@@ -270,7 +280,9 @@ run() {
     local workload="$1" side="$2" round="$3" conns="$4"
     shift 4
     local out="$WORK/runs/$workload.$side.$round"
-    log "$workload, round $round/$ROUNDS: $side ($conns connections, ${WARMUP} s warm-up, ${DURATION} s)"
+    local label=skms
+    [[ "$side" == skms ]] || label="$OTHER_NAME"
+    log "$workload, round $round/$ROUNDS: $label ($conns connections, ${WARMUP} s warm-up, ${DURATION} s)"
     local status=0
     "$SKMS" bench kmip "$@" --workload "$workload" --connections "$conns" \
         --duration "$DURATION" --warmup "$WARMUP" --version "$KMIP_VERSION" --json --quiet \
@@ -287,7 +299,7 @@ EOF
     )"; then
         log "    $summary"
     else
-        log "    $side: no report (exit status $status); its errors:"
+        log "    $label: no report (exit status $status); its errors:"
         sed 's/^/      /' "$out.err" >&2
     fi
     if [[ -s "$out.err" && -n "$summary" ]]; then
@@ -380,7 +392,8 @@ if e["OTHER_ADDR"]:
 else:
     print(f"{other}: {e['OTHER_ABOUT']}; {e['PYKMIP_CONNECTIONS']} connections a run (PYKMIP_CONNECTIONS);"
           " it serves one request at a time, one Python thread per connection.")
-print(f"Each figure: the mean of {e['ROUNDS']} rounds (errors: their sum) of {e['DURATION']} s measured after"
+rounds = "one round" if e["ROUNDS"] == "1" else f"the mean of {e['ROUNDS']} rounds (errors: their sum)"
+print(f"Each figure: {rounds} of {e['DURATION']} s measured after"
       f" {e['WARMUP']} s of warm-up, runs alternating skms, {other}; KMIP {e['KMIP_VERSION']} and the same"
       " client certificate on both.")
 print(f"actions/s: higher is better; p99: latency of an action, lower is better; ratios: skms / {other}.")
