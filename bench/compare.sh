@@ -171,22 +171,28 @@ log "skms: app bench, KMIP username (app UUID) $APP_USER"
 
 PKI="$WORK/pki"
 
+# ossl ARGS…: the openssl command line, quiet unless it fails.
+ossl() {
+    local out
+    out="$(openssl "$@" 2>&1)" || { log "openssl $1 failed: $out"; exit 1; }
+}
+
 # new_key_csr NAME SUBJECT: NAME.key (EC P-256) and a request NAME.csr for it.
 new_key_csr() {
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-        -keyout "$PKI/$1.key" -out "$PKI/$1.csr" -subj "$2" 2>/dev/null
+    ossl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$PKI/$1.key" -out "$PKI/$1.csr" -subj "$2"
 }
 
 # issue NAME EXTENSIONS: NAME.crt from NAME.csr, signed by the CA, 2 days.
 issue() {
     printf '%b' "$2" >"$PKI/$1.ext"
-    openssl x509 -req -in "$PKI/$1.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" \
-        -CAcreateserial -days 2 -out "$PKI/$1.crt" -extfile "$PKI/$1.ext" 2>/dev/null
+    ossl x509 -req -in "$PKI/$1.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" \
+        -CAcreateserial -days 2 -out "$PKI/$1.crt" -extfile "$PKI/$1.ext"
 }
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$PKI/ca.key" -out "$PKI/ca.crt" -days 2 -subj "/CN=compare.sh throwaway CA" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
 new_key_csr client "/CN=$APP_USER"
 issue client 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n'
 if [[ -z "$OTHER_ADDR" ]]; then
