@@ -110,10 +110,6 @@ done
 [[ "$KMIP_VERSION" =~ ^[0-9]+[.][0-9]+$ ]] || usage "KMIP_VERSION=$KMIP_VERSION is not MAJOR.MINOR"
 read -r -a WORKLOAD_LIST <<<"$WORKLOADS"
 [[ ${#WORKLOAD_LIST[@]} -gt 0 ]] || usage "WORKLOADS is empty"
-for w in "${WORKLOAD_LIST[@]}"; do
-    [[ " get create locate get-attributes vcenter boot-storm mix " == *" $w "* ]] ||
-        usage "unknown workload $w"
-done
 read -r -a EXTRA_FLAGS <<<"$BENCH_FLAGS"
 if [[ -n "$OTHER_ADDR" ]]; then
     [[ -n "${OTHER_CA:-}" ]] || usage "OTHER_ADDR needs OTHER_CA"
@@ -154,6 +150,10 @@ if ! "$SKMS" bench kmip --help 2>/dev/null | grep -q -- '--workload'; then
     log "$SKMS has no \`skms bench kmip --workload\` (and --json, --cert): too old for this script"
     exit 1
 fi
+# The workloads this skms knows: the "- NAME:" lines of its help.
+for w in "${WORKLOAD_LIST[@]}"; do
+    "$SKMS" bench kmip --help | grep -q -- "^ *- $w: " || usage "$SKMS knows no workload $w"
+done
 
 temp_dir skms-compare
 WORK="$TEMP_DIR"                     # data directory, certificates, PyKMIP, outputs
@@ -298,7 +298,8 @@ run() {
 import json, sys
 r = json.load(open(sys.argv[1]))
 kinds = ", ".join(f"{k} {v}" for k, v in sorted((r.get("errors") or {}).items()))
-print(f"{r['actions_per_s']:.1f} actions/s, {r['ops_per_s']:.1f} ops/s, "
+setup = f", set-up {r['setup_s']:.1f} s" if r.get("setup_s") else ""
+print(f"{r['actions']} actions in {r['duration_s']:.2f} s{setup}: {r['actions_per_s']:.1f} actions/s, "
       f"p50 {r['latency_ms']['p50']:.2f} ms, p99 {r['latency_ms']['p99']:.2f} ms, "
       f"{r['error_total']} errors" + (f" ({kinds})" if kinds else ""))
 EOF
@@ -314,7 +315,27 @@ EOF
     printf '%s\t%s\t%s\t%s\t%s\n' "$workload" "$side" "$round" "$status" "$out.json" >>"$RESULTS"
 }
 
+# objects SIDE: how many objects the side's store holds, "?" when unknown
+# (skms: the account's usage; PyKMIP: rows of its database; OTHER_ADDR: ?).
+objects() {
+    local n=""
+    if [[ "$1" == skms ]]; then
+        n="$("${SYSADMIN_CLI[@]}" "$SKMS" account usage bench 2>/dev/null |
+            sed -n 's/^objects by state: *//p' | tr ',' '\n' | awk '{ n += $NF } END { print n + 0 }')" || n=""
+    elif [[ -z "$OTHER_ADDR" ]]; then
+        n="$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from managed_objects").fetchone()[0])' \
+            "$PYDIR/pykmip.db" 2>/dev/null)" || n=""
+    fi
+    echo "${n:-?}"
+}
+
+STORES="$WORK/stores.tsv"   # workload, objects in skms's store, in the other's, when it began
+: >"$STORES"
 for workload in "${WORKLOAD_LIST[@]}"; do
+    so="$(objects skms)"
+    oo="$(objects other)"
+    log "$workload: the stores hold $so (skms) and $oo ($OTHER_NAME) objects"
+    printf '%s\t%s\t%s\n' "$workload" "$so" "$oo" >>"$STORES"
     for round in $(seq "$ROUNDS"); do
         run "$workload" skms "$round" "$CONNECTIONS" "${SKMS_FLAGS[@]}"
         run "$workload" other "$round" "$PYKMIP_CONNECTIONS" "${OTHER_FLAGS[@]}"
@@ -328,7 +349,7 @@ SKMS_VERSION="$("$SKMS" --version 2>/dev/null | awk '{ print $NF }')" \
     OTHER_NAME="$OTHER_NAME" OTHER_ABOUT="$OTHER_ABOUT" OTHER_ADDR="$OTHER_ADDR" WORKLOADS="$WORKLOADS" \
     ROUNDS="$ROUNDS" DURATION="$DURATION" WARMUP="$WARMUP" KMIP_VERSION="$KMIP_VERSION" \
     CONNECTIONS="$CONNECTIONS" PYKMIP_CONNECTIONS="$PYKMIP_CONNECTIONS" CPUS="$(nproc)" \
-    python3 - "$RESULTS" <<'EOF'
+    python3 - "$RESULTS" "$STORES" <<'EOF'
 import json, os, statistics, sys
 
 e = os.environ
@@ -352,9 +373,11 @@ def figures(workload, side):
     for r in got:
         for k, v in (r.get("errors") or {}).items():
             kinds[k] = kinds.get(k, 0) + v
+    timed = [r for r in got if r.get("actions", 1) > 0]   # p99 of no action is no figure
     return {
         "rate": statistics.mean(r["actions_per_s"] for r in got),
-        "p99": statistics.mean(r["latency_ms"]["p99"] for r in got),
+        "p99": statistics.mean(r["latency_ms"]["p99"] for r in timed) if timed else None,
+        "idle": len(got) - len(timed),
         "errors": sum(r.get("error_total", 0) for r in got),
         "kinds": kinds,
         "missing": len(reports) - len(got),
@@ -374,7 +397,7 @@ for w in e["WORKLOADS"].split():
     if s and o:
         if o["rate"] > 0:
             rate = s["rate"] / o["rate"]
-        if o["p99"] > 0:
+        if s["p99"] is not None and o["p99"]:
             p99 = s["p99"] / o["p99"]
     print(fmt.format(
         w,
@@ -385,6 +408,13 @@ for w in e["WORKLOADS"].split():
         if f is None:
             notes.append(f"{w} on {label}: no run gave a report (see the log above)")
             continue
+        if f["idle"]:
+            notes.append(f"{w} on {label}: in {f['idle']} of its runs no action finished within the measured"
+                         " time (one still in flight at the end is not counted)")
+        if f["p99"] is not None and f["p99"] > float(e["DURATION"]) * 1000 / 10:
+            notes.append(f"{w} on {label}: its p99 is {f['p99'] / 10 / float(e['DURATION']):.0f}% of the measured"
+                         " time; an action counts only when it starts and ends within that time, so its"
+                         " actions/s is understated by up to about that much (raise DURATION)")
         if f["missing"]:
             notes.append(f"{w} on {label}: {f['missing']} of its runs gave no report; figures of the others")
         if f["errors"]:
@@ -404,9 +434,16 @@ print(f"Each figure: {rounds} of {e['DURATION']} s measured after"
       " client certificate on both.")
 print(f"actions/s: higher is better; p99: latency of an action, lower is better; ratios: skms / {other}.")
 print(f"The servers and the load client share this machine's {e['CPUS']} CPUs.")
+stores = [line.rstrip("\n").split("\t") for line in open(sys.argv[2])]
+if stores:
+    print(f"Objects in the stores (skms / {other}) when each workload began: "
+          + ", ".join(f"{w} {a} / {b}" for w, a, b in stores) + ".")
+if not e["OTHER_ADDR"]:
+    print("PyKMIP's Locate reads every object of its store, so its Locate slows down as the store grows"
+          " (runs before it leave objects).")
 if notes:
     print()
-    print("Errors (a run with errors still counts its figures):")
+    print("Notes (a run with errors still counts its figures):")
     for n in notes:
         print("  " + n)
 EOF

@@ -16,7 +16,8 @@
 #   find_skms               sets SKMS: $SKMS_BIN, else a `cargo build --release -p skms`
 #   start_node NAME [serve flags…]
 #                           `skms serve` on $WORK/NAME; sets KMIP_ADDR and HTTPS_ADDR
-#   provision NODE HTTPS    an account and an app; sets APP_USER, APP_SECRET, ADMIN_CLI
+#   provision NODE HTTPS    an account and an app; sets APP_USER, APP_SECRET,
+#                           ADMIN_CLI and SYSADMIN_CLI
 #   field LABEL             the last word of the first line of stdin holding LABEL
 #   figure LABEL            the number after LABEL at the start of a line of stdin
 #   free_port               a port on 127.0.0.1 that nothing listens on
@@ -174,17 +175,17 @@ figure() { awk -v label="$1" 'index($0, label) == 1 { print $(split(label, words
 # provision NODE HTTPS: creates an account and an app named bench through
 # NODE's REST API (at HTTPS) with the admin CLI, as the sysadmin that NODE
 # printed at its first start; sets APP_USER and APP_SECRET (the KMIP username,
-# which is the app's UUID, and password) and ADMIN_CLI (`"${ADMIN_CLI[@]}"
-# "$SKMS" app …` runs the CLI as the account's admin).
+# which is the app's UUID, and password), ADMIN_CLI (`"${ADMIN_CLI[@]}" "$SKMS"
+# app …` runs the CLI as the account's admin) and SYSADMIN_CLI (as the sysadmin).
 provision() {
     local node="$1" https="$2"
     local sysadmin_pw
     sysadmin_pw="$(sed -n 's/.*sysadmin login .* with password \([^ ]*\) .*/\1/p' "$WORK/$node.out")"
     [[ -n "$sysadmin_pw" ]] || { log "no sysadmin password in $node's output"; return 1; }
     local cli=(env "SKMS_SERVER=https://$https" "SKMS_CA_CERT=$WORK/$node/ca.crt")
+    SYSADMIN_CLI=("${cli[@]}" SKMS_USER=sysadmin "SKMS_PASSWORD=$sysadmin_pw")
     local made
-    made="$("${cli[@]}" SKMS_USER=sysadmin "SKMS_PASSWORD=$sysadmin_pw" \
-        "$SKMS" account create bench)"
+    made="$("${SYSADMIN_CLI[@]}" "$SKMS" account create bench)"
     local admin admin_pw
     admin="$(field 'account admin login' <<<"$made")"
     admin_pw="$(field 'account admin password' <<<"$made")"
