@@ -14,7 +14,7 @@
 # Settings (environment):
 #   WORKLOADS="get create locate get-attributes vcenter"
 #                        `skms bench kmip --workload` values, run in this order
-#                        (get, create, locate, get-attributes, vcenter,
+#                        (any that `skms bench kmip --help` lists: also
 #                        boot-storm, mix)
 #   DURATION=5           measured seconds of each run
 #   WARMUP=1             warm-up seconds of each run (not measured)
@@ -22,9 +22,15 @@
 #                        skms, other, skms, other, …
 #   CONNECTIONS=8        KMIP connections of each run against skms
 #   PYKMIP_CONNECTIONS=8 KMIP connections of each run against the other server
-#                        (PyKMIP or OTHER_ADDR); PyKMIP runs one thread per
-#                        connection and one request at a time, so more
-#                        connections mostly add queueing to its latency
+#                        (PyKMIP or OTHER_ADDR). Both 8 by default: the same
+#                        closed-loop load on both. PyKMIP runs one thread per
+#                        connection but one request at a time, so more
+#                        connections only lengthen its queue (its p99 grows
+#                        with them, its actions/s does not). Its listen backlog
+#                        is 5: at 32 connections opened at once, dropped SYNs
+#                        and their retries made connects outlast the bench's
+#                        10 s timeout here (BENCH_FLAGS="--timeout 30" got them
+#                        through); 16 went through. The footer says what was used
 #   KMIP_VERSION=1.2     protocol version of every request, on both servers
 #                        (PyKMIP 0.11 speaks 1.0 to 2.0, skms 1.0 to 2.1)
 #   BENCH_FLAGS          more `skms bench kmip` flags for every run, e.g.
@@ -63,18 +69,31 @@
 #
 # Then, for each workload, ROUNDS times: `skms bench kmip --workload W --json`
 # against skms, then against the other server, same duration, warm-up and
-# KMIP version. A run that ends with failed requests (exit status 1) is
-# counted, its errors shown; only a server that cannot be started stops the
-# script. Objects made by a run stay: later runs and workloads see a store
-# that grew (by more on the faster server).
+# KMIP version. A run that ends with failed actions (exit status 1) is a
+# result like any other, its errors counted and named; only a server that
+# cannot be started (or an OTHER_ADDR that does not answer) stops the script.
+# Objects made by a run stay (the read workloads make --keys 100 named keys
+# before each run, create and vcenter make one per action): later runs and
+# workloads meet a store that grew, by more on the faster server. The log and
+# the footer say how many objects each store held when each workload began;
+# it matters to PyKMIP, whose Locate reads every object of its store.
 #
 # Output: progress and a one-line summary of each run on standard error; on
-# standard output the table: for each workload and server, actions/s (an
-# action is one Get, Create, … ; for vcenter one of its connections' worth of
-# requests), p99 latency of an action in ms, and failed actions, each the
-# mean (errors: the sum) of the rounds; then skms/other of actions/s (above 1:
-# skms does more) and of p99 (below 1: skms answers faster). The footer names
-# the connections, the KMIP version and each kind of error.
+# standard output the table: for each workload and server, actions/s (the
+# report's actions_per_s; an action is one Get, Create, …; for vcenter one of
+# its three connections' worth of requests), p99 of an action's latency in ms
+# (latency_ms.p99), and failed actions (error_total), each the mean of the
+# rounds (errors: their sum); then skms/other of actions/s (above 1: skms does
+# more) and of p99 (below 1: skms answers faster). The footer names the
+# connections, the KMIP version, the store sizes and every kind of error.
+# An action counts when it starts and ends inside the measured time: when a
+# server's p99 is a sizable part of DURATION its actions/s is understated, and
+# the footer says so (raise DURATION).
+#
+# PyKMIP 0.11 has no Add Attribute: it cannot even parse a message that holds
+# one and answers vcenter's batch of three Add Attributes with a single
+# Invalid Message error, which the bench counts as "wrong number of batch
+# items" (a failed action, not a tolerated Add Attribute failure).
 #
 # Everything started here listens on 127.0.0.1 only (ports chosen by the
 # system); servers and temporary directories are stopped and removed on exit,
