@@ -80,12 +80,13 @@
 #
 # Output: progress and a one-line summary of each run on standard error; on
 # standard output the table: for each workload and server, actions/s (the
-# report's actions_per_s; an action is one Get, Create, …; for vcenter one of
-# its three connections' worth of requests), p99 of an action's latency in ms
+# report's actions_per_s: actions that succeeded; an action is one Get,
+# Create, …; for vcenter one of its three connections' worth of requests), p99 of an action's latency in ms
 # (latency_ms.p99), and failed actions (error_total), each the mean of the
 # rounds (errors: their sum); then skms/other of actions/s (above 1: skms does
 # more) and of p99 (below 1: skms answers faster). The footer names the
-# connections, the KMIP version, the store sizes and every kind of error.
+# connections, the KMIP version, the store sizes and every kind of error; a
+# ratio marked * has notes there.
 # An action counts when it starts and ends inside the measured time: when a
 # server's p99 is a sizable part of DURATION its actions/s is understated, and
 # the footer says so (raise DURATION).
@@ -405,24 +406,14 @@ def figures(workload, side):
 def num(v, fmt):
     return "-" if v is None else fmt.format(v)
 
-fmt = "{:<15} {:>11} {:>9} {:>8}   {:>11} {:>9} {:>8}   {:>11} {:>9}"
+fmt = "{:<15} {:>11} {:>9} {:>8}   {:>11} {:>9} {:>8}   {:>12} {:>10}"
 print(fmt.format("", "skms", "", "", other, "", "", "skms/" + other, ""))
 print(fmt.format("workload", "actions/s", "p99 ms", "errors", "actions/s", "p99 ms", "errors",
-                 "actions/s", "p99"))
+                 "actions/s ", "p99 "))
 notes = []
 for w in e["WORKLOADS"].split():
     s, o = figures(w, "skms"), figures(w, "other")
-    rate = p99 = None
-    if s and o:
-        if o["rate"] > 0:
-            rate = s["rate"] / o["rate"]
-        if s["p99"] is not None and o["p99"]:
-            p99 = s["p99"] / o["p99"]
-    print(fmt.format(
-        w,
-        num(s and s["rate"], "{:.0f}"), num(s and s["p99"], "{:.2f}"), num(s and s["errors"], "{}"),
-        num(o and o["rate"], "{:.0f}"), num(o and o["p99"], "{:.2f}"), num(o and o["errors"], "{}"),
-        num(rate, "{:.2f}x"), num(p99, "{:.2f}x")))
+    before = len(notes)
     for label, f in (("skms", s), (other, o)):
         if f is None:
             notes.append(f"{w} on {label}: no run gave a report (see the log above)")
@@ -438,7 +429,19 @@ for w in e["WORKLOADS"].split():
             notes.append(f"{w} on {label}: {f['missing']} of its runs gave no report; figures of the others")
         if f["errors"]:
             kinds = ", ".join(f"{k} {v}" for k, v in sorted(f["kinds"].items()))
-            notes.append(f"{w} on {label}: {f['errors']} failed actions ({kinds})")
+            notes.append(f"{w} on {label}: {f['errors']} errors ({kinds})")
+    mark = "*" if len(notes) > before else " "
+    rate = p99 = None
+    if s and o:
+        if o["rate"] > 0:
+            rate = s["rate"] / o["rate"]
+        if s["p99"] is not None and o["p99"]:
+            p99 = s["p99"] / o["p99"]
+    print(fmt.format(
+        w,
+        num(s and s["rate"], "{:.0f}"), num(s and s["p99"], "{:.2f}"), num(s and s["errors"], "{}"),
+        num(o and o["rate"], "{:.0f}"), num(o and o["p99"], "{:.2f}"), num(o and o["errors"], "{}"),
+        num(rate, "{:.2f}x") + mark, num(p99, "{:.2f}x") + mark))
 
 print()
 print(f"skms {e['SKMS_VERSION']}: 1 node, SQLite store; {e['CONNECTIONS']} connections a run (CONNECTIONS).")
@@ -451,7 +454,8 @@ rounds = "one round" if e["ROUNDS"] == "1" else f"the mean of {e['ROUNDS']} roun
 print(f"Each figure: {rounds} of {e['DURATION']} s measured after"
       f" {e['WARMUP']} s of warm-up, runs alternating skms, {other}; KMIP {e['KMIP_VERSION']} and the same"
       " client certificate on both.")
-print(f"actions/s: higher is better; p99: latency of an action, lower is better; ratios: skms / {other}.")
+print(f"actions/s: actions that succeeded, higher is better; p99: latency of an action, lower is better;"
+      f" ratios: skms / {other} (*: read the notes below).")
 print(f"The servers and the load client share this machine's {e['CPUS']} CPUs.")
 stores = [line.rstrip("\n").split("\t") for line in open(sys.argv[2])]
 if stores:
