@@ -283,11 +283,15 @@ EOF
     OTHER_FLAGS=(--addr "127.0.0.1:$PYKMIP_PORT" --ca "$PKI/ca.crt" --server-name localhost
         --cert "$PKI/client.crt" --key "$PKI/client.key")
     OTHER_ABOUT="PyKMIP $PYKMIP_VERSION (SQLite through SQLAlchemy, TLS 1.2)"
+    OTHER_AUTH="the same client certificate"
 else
     OTHER_FLAGS=(--addr "$OTHER_ADDR" --ca "$OTHER_CA" --server-name "${OTHER_SERVER_NAME:-$OTHER_HOST}")
     [[ -n "${OTHER_CERT:-}" ]] && OTHER_FLAGS+=(--cert "$OTHER_CERT" --key "$OTHER_KEY")
     [[ -n "${OTHER_USERNAME:-}" ]] && OTHER_FLAGS+=(--username "$OTHER_USERNAME" --password "$OTHER_PASSWORD")
     [[ -n "$ALLOW_REMOTE" ]] && OTHER_FLAGS+=(--allow-remote)
+    OTHER_AUTH="nothing but TLS"
+    [[ -n "${OTHER_CERT:-}" ]] && OTHER_AUTH="OTHER_CERT"
+    [[ -n "${OTHER_USERNAME:-}" ]] && OTHER_AUTH="${OTHER_CERT:+OTHER_CERT and }OTHER_USERNAME"
     OTHER_ABOUT="$OTHER_ADDR"
     log "$OTHER_NAME: KMIP $OTHER_ADDR (not started here)"
 fi
@@ -366,7 +370,8 @@ done
 
 printf '\n'
 SKMS_VERSION="$("$SKMS" --version 2>/dev/null | awk '{ print $NF }')" \
-    OTHER_NAME="$OTHER_NAME" OTHER_ABOUT="$OTHER_ABOUT" OTHER_ADDR="$OTHER_ADDR" WORKLOADS="$WORKLOADS" \
+    OTHER_NAME="$OTHER_NAME" OTHER_ABOUT="$OTHER_ABOUT" OTHER_ADDR="$OTHER_ADDR" OTHER_AUTH="$OTHER_AUTH" \
+    WORKLOADS="$WORKLOADS" \
     ROUNDS="$ROUNDS" DURATION="$DURATION" WARMUP="$WARMUP" KMIP_VERSION="$KMIP_VERSION" \
     CONNECTIONS="$CONNECTIONS" PYKMIP_CONNECTIONS="$PYKMIP_CONNECTIONS" CPUS="$(nproc)" \
     python3 - "$RESULTS" "$STORES" <<'EOF'
@@ -451,15 +456,17 @@ else:
     print(f"{other}: {e['OTHER_ABOUT']}; {e['PYKMIP_CONNECTIONS']} connections a run (PYKMIP_CONNECTIONS);"
           " it serves one request at a time, one Python thread per connection.")
 rounds = "one round" if e["ROUNDS"] == "1" else f"the mean of {e['ROUNDS']} rounds (errors: their sum)"
+auth = ("the same client certificate on both" if not e["OTHER_ADDR"]
+        else f"skms authenticated by a client certificate, {other} by {e['OTHER_AUTH']}")
 print(f"Each figure: {rounds} of {e['DURATION']} s measured after"
-      f" {e['WARMUP']} s of warm-up, runs alternating skms, {other}; KMIP {e['KMIP_VERSION']} and the same"
-      " client certificate on both.")
+      f" {e['WARMUP']} s of warm-up, runs alternating skms, {other}; KMIP {e['KMIP_VERSION']} on both;"
+      f" {auth}.")
 print(f"actions/s: actions that succeeded, higher is better; p99: latency of an action, lower is better;"
       f" ratios: skms / {other} (*: read the notes below).")
 print(f"The servers and the load client share this machine's {e['CPUS']} CPUs.")
 stores = [line.rstrip("\n").split("\t") for line in open(sys.argv[2])]
 if stores:
-    print(f"Objects in the stores (skms / {other}) when each workload began: "
+    print(f"Objects in the stores (skms / {other}; ?: unknown) when each workload began: "
           + ", ".join(f"{w} {a} / {b}" for w, a, b in stores) + ".")
 if not e["OTHER_ADDR"]:
     print("PyKMIP's Locate reads every object of its store, so its Locate slows down as the store grows"
