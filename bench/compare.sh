@@ -314,9 +314,13 @@ run() {
     [[ "$side" == skms ]] || label="$OTHER_NAME"
     log "$workload, round $round/$ROUNDS: $label ($conns connections, ${WARMUP} s warm-up, ${DURATION} s)"
     local status=0
-    "$SKMS" bench kmip "$@" --workload "$workload" --connections "$conns" \
+    # In the background, waited for: a signal to this script is handled at
+    # once (the clean-up stops the run too), not after the run.
+    spawn "skms bench kmip" "$out.json" "$out.err" \
+        "$SKMS" bench kmip "$@" --workload "$workload" --connections "$conns" \
         --duration "$DURATION" --warmup "$WARMUP" --version "$KMIP_VERSION" --json --quiet \
-        "${EXTRA_FLAGS[@]}" >"$out.json" 2>"$out.err" || status=$?
+        "${EXTRA_FLAGS[@]}"
+    wait "$SPAWNED_PID" || status=$?
     local summary
     if summary="$(python3 - "$out.json" <<'EOF' 2>/dev/null
 import json, sys
