@@ -429,7 +429,8 @@ for w in e["WORKLOADS"].split():
             continue
         if f["idle"]:
             notes.append(f"{w} on {label}: in {f['idle']} of its runs no action finished within the measured"
-                         " time (one still in flight at the end is not counted)")
+                         " time (one still in flight at the end is not counted; raise DURATION, or lower the"
+                         " connections: each action waits for those of the others)")
         if f["p99"] is not None and f["p99"] > float(e["DURATION"]) * 1000 / 10:
             notes.append(f"{w} on {label}: its p99 is {f['p99'] / 10 / float(e['DURATION']):.0f}% of the measured"
                          " time; an action counts only when it starts and ends within that time, so its"
