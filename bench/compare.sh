@@ -154,7 +154,9 @@ else
 fi
 [[ "$ALLOW_REMOTE" == "" || "$ALLOW_REMOTE" == 1 ]] || usage "ALLOW_REMOTE is 1 or unset"
 
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck disable=SC2119 # (no SKMS_ variable to keep but SKMS_BIN)
 keep_only_skms_env
 
 command -v openssl >/dev/null || { log "the openssl command line is needed (Debian: apt-get install openssl)"; exit 1; }

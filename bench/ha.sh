@@ -55,6 +55,7 @@ if [[ $# -gt 0 ]]; then
     exit 2
 fi
 
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 keep_only_skms_env SKMS_PG_BIN
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by the benchmark scripts of this directory (ha.sh, compare.sh).
 # Source it near the top of a script that runs under `set -euo pipefail`:
 #
@@ -203,8 +204,8 @@ provision() {
 # the range the system takes the local ports of outgoing connections from (one
 # of those cannot be listened on, yet refuses connections).
 free_port() {
-    local p low=32768 high
-    read -r low high </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+    local p low=32768
+    read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
     ((low > 11000)) || low=60000
     for _ in $(seq 100); do
         p=$((10000 + RANDOM % (low - 10000)))
