@@ -81,15 +81,15 @@
 # Output: progress and a one-line summary of each run on standard error; on
 # standard output the table: for each workload and server, actions/s (the
 # report's actions_per_s: actions that succeeded; an action is one Get,
-# Create, …; for vcenter one of its three connections' worth of requests), p99 of an action's latency in ms
-# (latency_ms.p99), and failed actions (error_total), each the mean of the
+# Create, …; for vcenter one of its three connections' worth of requests),
+# p99 of an action's latency in ms (latency_ms.p99) and errors (error_total:
+# failed actions and failures the bench tolerates), each the mean of the
 # rounds (errors: their sum); then skms/other of actions/s (above 1: skms does
 # more) and of p99 (below 1: skms answers faster). The footer names the
 # connections, the KMIP version, the store sizes and every kind of error; a
-# ratio marked * has notes there.
-# An action counts when it starts and ends inside the measured time: when a
-# server's p99 is a sizable part of DURATION its actions/s is understated, and
-# the footer says so (raise DURATION).
+# ratio marked * has notes there. An action counts when it starts and ends
+# inside the measured time: when a server's p99 is a sizable part of DURATION
+# its actions/s is understated, and the footer says so (raise DURATION).
 #
 # PyKMIP 0.11 has no Add Attribute: it cannot even parse a message that holds
 # one and answers vcenter's batch of three Add Attributes with a single
