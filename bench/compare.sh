@@ -30,7 +30,8 @@
 #                        is 5: at 32 connections opened at once, dropped SYNs
 #                        and their retries made connects outlast the bench's
 #                        10 s timeout here (BENCH_FLAGS="--timeout 30" got them
-#                        through); 16 went through. The footer says what was used
+#                        through); 16 went through. The footer says what was
+#                        used
 #   KMIP_VERSION=1.2     protocol version of every request, on both servers
 #                        (PyKMIP 0.11 speaks 1.0 to 2.0, skms 1.0 to 2.1)
 #   BENCH_FLAGS          more `skms bench kmip` flags for every run, e.g.
@@ -43,7 +44,7 @@
 #
 #   The other server instead of PyKMIP (then no PyKMIP is started):
 #   OTHER_ADDR=HOST:PORT its KMIP over TLS listener
-#   OTHER_CA=FILE        CA certificate (PEM) that its server certificate chains to
+#   OTHER_CA=FILE        CA certificate (PEM) its server certificate chains to
 #   OTHER_CERT, OTHER_KEY  client certificate and key (PEM) it accepts, if any
 #   OTHER_USERNAME, OTHER_PASSWORD  KMIP credential it wants, if any
 #   OTHER_SERVER_NAME    TLS name to verify (default: OTHER_ADDR's host)

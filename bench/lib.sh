@@ -8,19 +8,20 @@
 #
 #   log MESSAGE…            to standard error, prefixed with the script's name
 #   keep_only_skms_env V…   unsets every SKMS_* variable but SKMS_BIN and V…
-#   temp_dir PREFIX         makes a temporary directory, removed on exit; sets TEMP_DIR
+#   temp_dir PREFIX         a temporary directory, removed on exit: TEMP_DIR
 #   on_cleanup FUNCTION     FUNCTION runs on exit, after the processes stopped
 #                           and before the temporary directories go
 #   spawn [--stop-signal SIG] NAME OUT ERR CMD…
 #                           starts CMD in a process group of its own, stopped
 #                           on exit; sets SPAWNED_PID
-#   find_skms               sets SKMS: $SKMS_BIN, else a `cargo build --release -p skms`
+#   signal SIG PID          SIG to PID's process group (to PID if it leads none)
+#   find_skms               sets SKMS: $SKMS_BIN, else builds it (cargo)
 #   start_node NAME [serve flags…]
-#                           `skms serve` on $WORK/NAME; sets KMIP_ADDR and HTTPS_ADDR
+#                           `skms serve` on $WORK/NAME: KMIP_ADDR, HTTPS_ADDR
 #   provision NODE HTTPS    an account and an app; sets APP_USER, APP_SECRET,
 #                           ADMIN_CLI and SYSADMIN_CLI
-#   field LABEL             the last word of the first line of stdin holding LABEL
-#   figure LABEL            the number after LABEL at the start of a line of stdin
+#   field LABEL             last word of the first line of stdin holding LABEL
+#   figure LABEL            number after LABEL at the start of a line of stdin
 #   free_port               a port on 127.0.0.1 that nothing listens on
 #
 # WORK (the script's own temporary directory, from temp_dir) holds the nodes'
@@ -60,7 +61,7 @@ temp_dir() {
 
 on_cleanup() { CLEANUP_HOOKS+=("$1"); }
 
-# alive PID: PID's process group (or PID, when it leads none) has a process left.
+# alive PID: PID's process group (or PID, when it leads none) is not gone.
 alive() { kill -0 -- "-$1" 2>/dev/null || kill -0 "$1" 2>/dev/null; }
 
 # signal SIG PID: SIG to PID's process group, or to PID when it leads none.
@@ -177,7 +178,8 @@ figure() { awk -v label="$1" 'index($0, label) == 1 { print $(split(label, words
 # NODE's REST API (at HTTPS) with the admin CLI, as the sysadmin that NODE
 # printed at its first start; sets APP_USER and APP_SECRET (the KMIP username,
 # which is the app's UUID, and password), ADMIN_CLI (`"${ADMIN_CLI[@]}" "$SKMS"
-# app …` runs the CLI as the account's admin) and SYSADMIN_CLI (as the sysadmin).
+# app …` runs the CLI as the account's admin) and SYSADMIN_CLI (as the
+# sysadmin).
 provision() {
     local node="$1" https="$2"
     local sysadmin_pw
