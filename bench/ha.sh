@@ -20,10 +20,12 @@
 #   CONNECTIONS=32  KMIP connections of each run (each one request in flight)
 #   SKMS_PG_BIN     directory of initdb, pg_ctl and createdb (default: pg_ctl on
 #                   PATH, else the newest /usr/lib/postgresql/*/bin)
+#   SKMS_BIN        the skms binary to run (default: the one built here)
 #
-# It builds skms once (`cargo build --release -p skms`), then for each set-up
-# creates an account and an app with the admin CLI (`skms account create`,
-# `skms app create`) and runs `skms bench kmip --op get` and `--op create`.
+# It builds skms once (`cargo build --release -p skms`; not with SKMS_BIN set),
+# then for each set-up creates an account and an app with the admin CLI (`skms
+# account create`, `skms app create`) and runs `skms bench kmip --op get` and
+# `--op create`.
 # Progress and each run's full report go to standard error; the table goes to
 # standard output: ops/s, p50 and p99 (ms) of each set-up and operation, and
 # each row's ops/s and p99 against the 1-node SQLite row of the same operation.
@@ -33,9 +35,10 @@
 # synchronous=FULL: an acknowledged Create is on disk in every set-up. When run
 # as root, PostgreSQL runs as the `postgres` system user (runuser), as the
 # tests' clusters do. Nodes, PostgreSQL and temporary directories are stopped
-# and removed on exit, failure and Ctrl-C included. The server, the database and
-# the load client share this machine's CPUs: the figures compare set-ups on one
-# machine, they are not a capacity figure for any of them.
+# and removed on exit, failure and Ctrl-C included (bench/lib.sh holds the
+# helpers it shares with compare.sh). The server, the database and the load
+# client share this machine's CPUs: the figures compare set-ups on one machine,
+# they are not a capacity figure for any of them.
 set -euo pipefail
 
 DURATION="${DURATION:-8}"
@@ -52,127 +55,32 @@ if [[ $# -gt 0 ]]; then
     exit 2
 fi
 
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+keep_only_skms_env SKMS_PG_BIN
 
-# Settings of the caller's own server or CLI must not leak into these nodes.
-while read -r v; do
-    [[ "$v" == SKMS_PG_BIN ]] || unset "$v"
-done < <(compgen -e | grep '^SKMS_' || true)
-
-log() { echo "ha.sh: $*" >&2; }
-
-# ---- clean-up, whatever happens ----
-
-WORK=""    # data directories, outputs, CLI config
 PGDIR=""   # the PostgreSQL cluster
 PG_STARTED=""
-PIDS=()
 
-cleanup() {
-    local status=$?
-    set +e
-    trap - EXIT INT TERM
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null
-    done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            log "node $pid did not stop in 10 s after SIGTERM: SIGKILL"
-            kill -KILL "$pid" 2>/dev/null
-        fi
-        wait "$pid" 2>/dev/null
-    done
+stop_pg() {
     if [[ -n "$PG_STARTED" ]]; then
         pg pg_ctl -D "$PGDIR/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
             pg pg_ctl -D "$PGDIR/data" -m immediate -w -t 30 stop >/dev/null 2>&1
     fi
-    [[ -n "$PGDIR" ]] && rm -rf "$PGDIR"
-    [[ -n "$WORK" ]] && rm -rf "$WORK"
-    exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_cleanup stop_pg
 
 # ---- build ----
 
-log "building skms (release)"
-(cd "$ROOT" && cargo build --release -p skms --quiet)
-SKMS="${CARGO_TARGET_DIR:-$ROOT/target}/release/skms"
-[[ "$SKMS" == /* ]] || SKMS="$ROOT/$SKMS"
-[[ -x "$SKMS" ]] || { log "no binary at $SKMS"; exit 1; }
+find_skms
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/skms-ha.XXXXXX")"
+temp_dir skms-ha
+WORK="$TEMP_DIR"                     # data directories, outputs, CLI config
 export SKMS_CONFIG_DIR="$WORK/cli"   # the CLI's login profiles, if it writes any
-
-# ---- nodes ----
-
-# start_node NAME [serve flags…]: starts `skms serve` on $WORK/NAME with
-# system-chosen loopback ports, waits (60 s at most) until it listens, and sets
-# KMIP_ADDR and HTTPS_ADDR.
-start_node() {
-    local name="$1"
-    shift
-    local dir="$WORK/$name"
-    mkdir -p "$dir"
-    "$SKMS" serve --data-dir "$dir" --kmip-addr 127.0.0.1:0 --https-addr 127.0.0.1:0 "$@" \
-        >"$WORK/$name.out" 2>"$WORK/$name.log" </dev/null &
-    local pid=$!
-    PIDS+=("$pid")
-    for _ in $(seq 600); do
-        if grep -q '^KMIP over TLS listening on ' "$WORK/$name.out"; then
-            KMIP_ADDR="$(sed -n 's/^KMIP over TLS listening on //p' "$WORK/$name.out")"
-            HTTPS_ADDR="$(sed -n 's/^REST API (HTTPS) listening on //p' "$WORK/$name.out")"
-            log "node $name (pid $pid): KMIP $KMIP_ADDR, REST https://$HTTPS_ADDR"
-            return 0
-        fi
-        if ! kill -0 "$pid" 2>/dev/null; then
-            break
-        fi
-        sleep 0.1
-    done
-    log "node $name did not start; its output and log:"
-    cat "$WORK/$name.out" "$WORK/$name.log" >&2
-    return 1
-}
-
-# The value at the end of the line of `text` (stdin) holding LABEL.
-field() { awk -v label="$1" 'index($0, label) { print $NF; exit }'; }
-
-# provision NODE: creates an account and an app through NODE's REST API with
-# the admin CLI, as the sysadmin that NODE printed at its first start; sets
-# APP_USER and APP_SECRET (the KMIP username and password).
-provision() {
-    local node="$1" https="$2"
-    local sysadmin_pw
-    sysadmin_pw="$(sed -n 's/.*sysadmin login .* with password \([^ ]*\) .*/\1/p' "$WORK/$node.out")"
-    [[ -n "$sysadmin_pw" ]] || { log "no sysadmin password in $node's output"; return 1; }
-    local cli=(env "SKMS_SERVER=https://$https" "SKMS_CA_CERT=$WORK/$node/ca.crt")
-    local made
-    made="$("${cli[@]}" SKMS_USER=sysadmin "SKMS_PASSWORD=$sysadmin_pw" \
-        "$SKMS" account create bench)"
-    local admin admin_pw
-    admin="$(field 'account admin login' <<<"$made")"
-    admin_pw="$(field 'account admin password' <<<"$made")"
-    local app
-    app="$("${cli[@]}" "SKMS_USER=$admin" "SKMS_PASSWORD=$admin_pw" \
-        "$SKMS" app create --name bench)"
-    APP_USER="$(field 'KMIP username' <<<"$app")"
-    APP_SECRET="$(field 'KMIP password' <<<"$app")"
-    [[ -n "$APP_USER" && -n "$APP_SECRET" ]] || { log "no app credential in: $app"; return 1; }
-}
 
 # ---- runs ----
 
 ROWS=()   # "setup|op|ops/s|p50|p99"
-
-# The first number after LABEL on its line of report (stdin).
-figure() { awk -v label="$1" 'index($0, label) == 1 { print $(split(label, words, " ") + 1); exit }'; }
 
 # run SETUP CA ADDR[,ADDR…]: `skms bench kmip` Get then Create; adds two rows.
 run() {
@@ -234,20 +142,8 @@ pg() {
     fi
 }
 
-# A port on 127.0.0.1 that nothing listens on (a connection is refused).
-free_port() {
-    local p
-    for _ in $(seq 100); do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
-}
-
-PGDIR="$(mktemp -d "${TMPDIR:-/tmp}/skms-ha-pg.XXXXXX")"
+temp_dir skms-ha-pg
+PGDIR="$TEMP_DIR"
 [[ -n "$PG_USER" ]] && chown "$PG_USER:" "$PGDIR"
 log "PostgreSQL: initdb in $PGDIR ($PG_BIN${PG_USER:+, as $PG_USER})"
 pg initdb -D "$PGDIR/data" -U skms --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
