@@ -439,7 +439,7 @@ pub async fn run(
             for name in ["x-Product_Version", "x-Vendor", "x-Product"] {
                 read_attributes(s, target, &uid, &[name]).await?;
             }
-            let answers = s
+            let sent = s
                 .call(
                     target,
                     vec![
@@ -448,16 +448,33 @@ pub async fn run(
                         add_text_attribute(&uid, "x-Product", "VMware vSphere"),
                     ],
                 )
-                .await?;
-            for answer in &answers {
-                if let Err(bad) = ok(answer, Operation::ADD_ATTRIBUTE) {
-                    tolerated.add(Bad {
-                        kind: format!("{} (tolerated, as vCenter does)", bad.kind),
-                        ..bad
-                    });
+                .await;
+            let tolerate = |tolerated: &mut Errors, bad: Bad| {
+                tolerated.add(Bad {
+                    kind: format!(
+                        "Add Attribute x3: {} (tolerated, as vCenter does)",
+                        bad.kind
+                    ),
+                    ..bad
+                })
+            };
+            match sent {
+                Ok(answers) => {
+                    for answer in &answers {
+                        if let Err(bad) = ok(answer, Operation::ADD_ATTRIBUTE) {
+                            tolerate(tolerated, bad);
+                        }
+                    }
+                    Ok(())
                 }
+                // A server that cannot read the batch at all (PyKMIP answers
+                // one Invalid Message item): vCenter carries on all the same.
+                Err(bad) if !bad.broken => {
+                    tolerate(tolerated, bad);
+                    Ok(())
+                }
+                Err(bad) => Err(bad),
             }
-            Ok(())
         }
         Action::Discover => one(
             s,
