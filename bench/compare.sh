@@ -88,14 +88,15 @@
 # rounds (errors: their sum); then skms/other of actions/s (above 1: skms does
 # more) and of p99 (below 1: skms answers faster). The footer names the
 # connections, the KMIP version, the store sizes and every kind of error; a
-# ratio marked * has notes there. An action counts when it starts and ends
-# inside the measured time: when a server's p99 is a sizable part of DURATION
-# its actions/s is understated, and the footer says so (raise DURATION).
+# ratio marked * has notes there. An action counts when it ends inside the
+# measured time, and one still in flight at the end is not counted: when a
+# server's p99 is a sizable part of DURATION its actions/s is imprecise, and
+# the footer says so (raise DURATION).
 #
 # PyKMIP 0.11 has no Add Attribute: it cannot even parse a message that holds
 # one and answers vcenter's batch of three Add Attributes with a single
-# Invalid Message error, which the bench counts as "wrong number of batch
-# items" (a failed action, not a tolerated Add Attribute failure).
+# Invalid Message error, which the bench counts as a tolerated failure ("wrong
+# number of batch items (tolerated, as vCenter does)"): vCenter carries on.
 #
 # Everything started here listens on 127.0.0.1 only (ports chosen by the
 # system); servers and temporary directories are stopped and removed on exit,
@@ -436,8 +437,9 @@ for w in e["WORKLOADS"].split():
                          " connections: each action waits for those of the others)")
         if f["p99"] is not None and f["p99"] > float(e["DURATION"]) * 1000 / 10:
             notes.append(f"{w} on {label}: its p99 is {f['p99'] / 10 / float(e['DURATION']):.0f}% of the measured"
-                         " time; an action counts only when it starts and ends within that time, so its"
-                         " actions/s is understated by up to about that much (raise DURATION)")
+                         " time; an action counts only when it ends within that time and one in flight"
+                         " at the end is lost, so its actions/s is imprecise by up to about that much"
+                         " (raise DURATION)")
         if f["missing"]:
             notes.append(f"{w} on {label}: {f['missing']} of its runs gave no report; figures of the others")
         if f["errors"]:

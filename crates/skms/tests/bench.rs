@@ -334,61 +334,23 @@ fn every_workload_by_client_certificate_counted_and_as_json() {
     );
     assert!(figure(&report, "latency p99.9:") > 0.0, "{report}");
 
-    // Usage errors: no authentication at all, half a credential, a bad mix.
-    for args in [
-        &["--addr", &addr, "--ca", "x", "--workload", "get"][..],
-        &[
-            "--addr",
-            &addr,
-            "--ca",
-            "x",
-            "--username",
-            "u",
-            "--workload",
-            "get",
-        ][..],
-        &[
-            "--addr",
-            &addr,
-            "--ca",
-            "x",
-            "--cert",
-            cert,
-            "--workload",
-            "get",
-        ][..],
-        &[
-            "--addr",
-            &addr,
-            "--ca",
-            "x",
-            "--cert",
-            cert,
-            "--key",
-            key,
-            "--workload",
-            "mix",
-            "--mix",
-            "destroy=1",
-        ][..],
-        &[
-            "--addr",
-            &addr,
-            "--ca",
-            "x",
-            "--cert",
-            cert,
-            "--key",
-            key,
-            "--workload",
-            "get",
-            "--count",
-            "5",
-            "--duration",
-            "1",
-        ][..],
+    // Usage errors: no authentication at all, half a credential, a bad mix,
+    // a count and a duration.
+    let to = ["--addr", &addr, "--ca", "x"];
+    let by_cert = ["--cert", cert, "--key", key];
+    for extra in [
+        vec!["--workload", "get"],
+        vec!["--username", "u", "--workload", "get"],
+        vec!["--cert", cert, "--workload", "get"],
+        [&by_cert[..], &["--workload", "mix", "--mix", "destroy=1"]].concat(),
+        [
+            &by_cert[..],
+            &["--workload", "get", "--count", "5", "--duration", "1"],
+        ]
+        .concat(),
     ] {
-        let out = bench(args);
+        let args = with(&to, &extra);
+        let out = bench(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
         assert!(out.stdout.is_empty(), "{args:?}");
     }

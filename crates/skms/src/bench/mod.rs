@@ -845,24 +845,11 @@ async fn idle(args: &KmipArgs, target: &Arc<Target>) -> Result<Report, Failure> 
             (server, r, took)
         });
     }
-    let mut latencies = Latencies::default();
     while let Some(r) = asking.join_next().await {
         let (server, r, took) = r.map_err(|e| Failure::Run(format!("asking: {e}")))?;
         report.requests += 1;
-        match r {
-            Ok(()) => {
-                report.per_server[server].actions += 1;
-                latencies
-                    .0
-                    .push(u64::try_from(took.as_micros()).unwrap_or(u64::MAX));
-            }
-            Err(bad) => {
-                report.per_server[server].errors += 1;
-                report.errors.add(bad);
-            }
-        }
+        report.tally(server, Action::Discover, r, took);
     }
-    report.by_action.insert(Action::Discover, latencies);
     report.finish();
     Ok(report)
 }
@@ -923,24 +910,14 @@ async fn boot_storm(args: &KmipArgs, target: &Arc<Target>, uid: &str) -> Report 
         ..Report::default()
     };
     let mut last = Duration::ZERO;
-    let mut latencies = Latencies::default();
     while let Some(r) = hosts.join_next().await {
         match r {
             Ok((server, sent, result, took)) => {
                 report.requests += sent;
-                match result {
-                    Ok(()) => {
-                        last = last.max(took);
-                        report.per_server[server].actions += 1;
-                        latencies
-                            .0
-                            .push(u64::try_from(took.as_micros()).unwrap_or(u64::MAX));
-                    }
-                    Err(bad) => {
-                        report.per_server[server].errors += 1;
-                        report.errors.add(bad);
-                    }
+                if result.is_ok() {
+                    last = last.max(took);
                 }
+                report.tally(server, Action::Get, result, took);
             }
             Err(e) => report
                 .errors
@@ -952,7 +929,6 @@ async fn boot_storm(args: &KmipArgs, target: &Arc<Target>, uid: &str) -> Report 
         let _ = s.await;
     }
     report.measured = last;
-    report.by_action.insert(Action::Get, latencies);
     report.finish();
     report
 }

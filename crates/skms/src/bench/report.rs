@@ -2,7 +2,7 @@
 //! rank, per action), failures by kind, per server; as text or as one JSON
 //! object.
 
-use super::session::Errors;
+use super::session::{Bad, Errors};
 use super::workload::Action;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -88,6 +88,28 @@ impl Report {
         self.all.0.sort_unstable();
         for l in self.by_action.values_mut() {
             l.0.sort_unstable();
+        }
+    }
+
+    /// Counts one finished action of `server` that took `took`: its latency
+    /// when it succeeded, its failure otherwise.
+    pub fn tally(
+        &mut self,
+        server: usize,
+        action: Action,
+        result: Result<(), Bad>,
+        took: Duration,
+    ) {
+        match result {
+            Ok(()) => {
+                self.per_server[server].actions += 1;
+                let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+                self.by_action.entry(action).or_default().0.push(us);
+            }
+            Err(bad) => {
+                self.per_server[server].errors += 1;
+                self.errors.add(bad);
+            }
         }
     }
 
