@@ -403,7 +403,7 @@ fn client_config(args: &KmipArgs) -> Result<Arc<rustls::ClientConfig>, Failure> 
 
 /// What every connection of a run shares.
 struct Run {
-    target: Target,
+    target: Arc<Target>,
     plan: Plan,
     pool: Option<Arc<Pool>>,
     /// A new connection (with Discover Versions) per action.
@@ -695,7 +695,7 @@ async fn bench(args: &KmipArgs, target: Target) -> Result<Report, Failure> {
     let (stop, stop_rx) = watch::channel(false);
     let start = Instant::now();
     let run = Arc::new(Run {
-        target: Arc::into_inner(target).expect("the set-up tasks are done"),
+        target,
         plan: Plan::new(args.workload, &args.mix.0),
         pool,
         fresh,
