@@ -491,7 +491,15 @@ impl FromTtlv for AttributeReference {
     fn from_ttlv(item: Ttlv, ctx: &Ctx) -> Result<Self, Error> {
         match item.value {
             Value::TextString(s) => Ok(AttributeReference(AttributeName::from_v1(&s))),
-            Value::Enumeration(t) => Ok(AttributeReference(AttributeName::Standard(Tag(t)))),
+            // A tag is three bytes: a wider value names no attribute (and
+            // would not survive being written as a 1.x name and read back).
+            Value::Enumeration(t) if t <= 0xFF_FFFF => {
+                Ok(AttributeReference(AttributeName::Standard(Tag(t))))
+            }
+            Value::Enumeration(t) => Err(Error::invalid(
+                item.tag,
+                format!("0x{t:08X} is not a tag (tags are three bytes)"),
+            )),
             Value::Structure(_) => {
                 let tag = item.tag;
                 let mut r = StructReader::new(item)?;
@@ -539,6 +547,24 @@ impl ToTtlv for AttributeReference {
 mod tests {
     use super::*;
     use crate::enums::CryptographicAlgorithm;
+
+    #[test]
+    fn an_attribute_reference_wider_than_a_tag_is_refused() {
+        // Found by the fuzzer: 0x25000000 read as a tag was written back as
+        // the 1.x name "0x25000000", which reads back as a custom name.
+        let ctx = Ctx::default();
+        let wide = Ttlv::new(Tag::ATTRIBUTE_REFERENCE, Value::Enumeration(0x2500_0000));
+        assert!(AttributeReference::from_ttlv(wide, &ctx).is_err());
+        let state = Ttlv::new(Tag::ATTRIBUTE_REFERENCE, Value::Enumeration(Tag::STATE.0));
+        let read = AttributeReference::from_ttlv(state, &ctx).unwrap();
+        assert_eq!(
+            read,
+            AttributeReference(AttributeName::Standard(Tag::STATE))
+        );
+        // Any three-byte tag, known or not, survives the 1.x name.
+        let odd = AttributeName::Standard(Tag(0x54_0001));
+        assert_eq!(AttributeName::from_v1(&odd.to_v1()), odd);
+    }
 
     fn sample() -> Attributes {
         Attributes::new(vec![
