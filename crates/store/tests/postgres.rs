@@ -135,11 +135,7 @@ fn a_database_of_a_newer_schema_is_refused() {
 /// An unreachable server is a `Backend` error that names no password.
 #[test]
 fn an_unreachable_server_is_a_backend_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = skms_test_support::free_port();
     let e = PgStore::open(&format!(
         "postgres://skms:hunter2@127.0.0.1:{port}/db?connect_timeout=2"
     ))

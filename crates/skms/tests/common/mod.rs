@@ -19,14 +19,8 @@ impl Drop for Killed {
     }
 }
 
-/// A loopback port that was free a moment ago.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+/// Loopback ports for the servers the tests start (see there).
+pub use skms_test_support::free_port;
 
 /// A fresh, empty directory under the system temp dir, unique to this process and `name`.
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -673,6 +667,9 @@ pub fn serve_on(
     if let Some(parent) = log.and_then(Path::parent) {
         std::fs::create_dir_all(parent).unwrap();
     }
+    let errors = log
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(format!("{}.stderr", dir.display())));
     let child = Command::new(env!("CARGO_BIN_EXE_skms"))
         .args(["serve", "--data-dir"])
         .arg(dir)
@@ -683,18 +680,17 @@ pub fn serve_on(
         .args(extra)
         .env_remove("SKMS_CONFIG")
         .env_remove("SKMS_STORAGE_URL")
-        .env("SKMS_LOG", "debug")
+        .env("SKMS_LOG", if log.is_some() { "debug" } else { "info" })
         .stdout(Stdio::piped())
-        .stderr(match log {
-            Some(p) => Stdio::from(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(p)
-                    .unwrap(),
-            ),
-            None => Stdio::null(),
-        })
+        // Without a log of the test's own, the errors still go to a file
+        // beside the data directory, so that a failed start says why.
+        .stderr(Stdio::from(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&errors)
+                .unwrap(),
+        ))
         .spawn()
         .unwrap();
     let mut child = Killed(child);
@@ -715,8 +711,7 @@ pub fn serve_on(
         let line = rx.recv_timeout(left).unwrap_or_else(|_| {
             panic!(
                 "no listening line in time; got {out:#?}; log:\n{}",
-                log.map(|l| std::fs::read_to_string(l).unwrap_or_default())
-                    .unwrap_or_default()
+                std::fs::read_to_string(&errors).unwrap_or_default()
             )
         });
         let done = line.contains("KMIP over TLS listening on");

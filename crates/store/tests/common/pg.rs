@@ -88,14 +88,6 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// A port on 127.0.0.1 that was free a moment ago.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
 impl PgCluster {
     /// Creates and starts a cluster; panics with the server's log if it cannot.
     pub fn start() -> PgCluster {
@@ -147,7 +139,7 @@ impl PgCluster {
         );
         // A port taken between our probe and the server's bind: try another.
         for attempt in 0..5 {
-            cluster.port = free_port();
+            cluster.port = skms_test_support::free_port();
             let opts = format!(
                 "-c listen_addresses=127.0.0.1 -p {} -k {} -c max_connections=300 \
                  -c fsync=off -c autovacuum_naptime=1 -c synchronous_commit=off -c full_page_writes=off",
