@@ -527,9 +527,6 @@ async fn worker(run: Arc<Run>, index: usize, mut session: Option<Session>) -> Ou
         // Counted when it ends in the measured time (so a slow server's
         // actions that straddle the warm-up's end are not lost).
         let measured = Instant::now() >= run.measure_from;
-        if measured {
-            out.requests += sent;
-        }
         if reconnect && session.is_some() {
             out.reconnects += 1;
         }
@@ -548,10 +545,15 @@ async fn worker(run: Arc<Run>, index: usize, mut session: Option<Session>) -> Ou
                         let _ = run.stop.send(true);
                     }
                 }
+                // Only what is counted: an action past --count is not.
+                out.requests += sent;
                 let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
                 out.latencies.entry(action).or_default().0.push(us);
             }
             Err(bad) => {
+                if measured {
+                    out.requests += sent;
+                }
                 run.progress.errors.fetch_add(1, Ordering::Relaxed);
                 let broken = bad.broken;
                 out.errors.add(bad);

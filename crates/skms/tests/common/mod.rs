@@ -664,12 +664,12 @@ pub fn serve_on(
     port: u16,
     https_port: u16,
 ) -> Server {
-    if let Some(parent) = log.and_then(Path::parent) {
-        std::fs::create_dir_all(parent).unwrap();
-    }
     let errors = log
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(format!("{}.stderr", dir.display())));
+    if let Some(parent) = errors.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
     let child = Command::new(env!("CARGO_BIN_EXE_skms"))
         .args(["serve", "--data-dir"])
         .arg(dir)
