@@ -116,7 +116,10 @@ mod tests {
             let b = id.as_bytes();
             assert_eq!(b[6] >> 4, 7, "version 7");
             let ms = u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]]);
-            assert!((before..after).contains(&ms), "{ms} not in {before}..{after}");
+            assert!(
+                (before..after).contains(&ms),
+                "{ms} not in {before}..{after}"
+            );
         }
         // No counter: the 74 bits after the time differ in more than their low end.
         let tails: std::collections::HashSet<[u8; 4]> = ids

@@ -4,6 +4,7 @@
 //! commits queued writes together ([`writer`]); reads use a small pool of
 //! read-only connections ([`pool`]) that WAL lets run beside the writer.
 
+mod checkpoint;
 mod cluster;
 mod dump;
 mod error;
@@ -66,6 +67,8 @@ impl Default for SqliteOptions {
 /// The Store on one SQLite file: durable, concurrent reads, group-committed writes.
 pub struct SqliteStore {
     path: PathBuf,
+    // Stopped first when the store is dropped.
+    _checkpointer: checkpoint::Checkpointer,
     readers: Pool,
     writer: Writer,
 }
@@ -98,6 +101,14 @@ impl SqliteStore {
             )));
         }
         migrate::migrate(&mut conn)?;
+        conn.pragma_update(None, "wal_autocheckpoint", checkpoint::WRITER_BACKSTOP)
+            .map_err(|e| backend(&what("configure"), e))?;
+        let checkpoints = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| backend(&what("open the checkpoint connection on"), e))?;
+        configure(&checkpoints).map_err(|e| backend(&what("configure"), e))?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = Connection::open_with_flags(
@@ -122,6 +133,7 @@ impl SqliteStore {
         }
         Ok(SqliteStore {
             path: path.to_path_buf(),
+            _checkpointer: checkpoint::Checkpointer::start(checkpoints)?,
             readers: Pool::new(readers),
             writer: Writer::start(conn)?,
         })
@@ -545,6 +557,41 @@ mod tests {
             "readers are query-only"
         );
         drop(r);
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_log_is_copied_back_by_the_checkpoint_thread() {
+        let dir = std::env::temp_dir().join(format!("skms-store-ckpt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ckpt.db");
+        let _ = std::fs::remove_file(&path);
+        let store = SqliteStore::open(&path).unwrap();
+        std::thread::sleep(checkpoint::INTERVAL * 3);
+        let before = std::fs::metadata(&path).unwrap().len();
+        // Far fewer log pages than the writer's own threshold: only the
+        // checkpoint thread copies them into the database file.
+        for i in 0..300 {
+            let account = Account {
+                id: AccountId::new(),
+                name: format!("account {i}"),
+                enabled: true,
+                created: 0,
+                wrapped_key: vec![7; 60],
+            };
+            store.create_account(&account).unwrap();
+        }
+        let wal = std::fs::metadata(dir.join("ckpt.db-wal")).unwrap().len();
+        assert!(wal < checkpoint::WRITER_BACKSTOP as u64 * 4096, "{wal}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::fs::metadata(&path).unwrap().len() <= before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database file stayed at {before} bytes"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
         drop(store);
         std::fs::remove_dir_all(&dir).unwrap();
     }
