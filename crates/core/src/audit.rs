@@ -322,7 +322,7 @@ pub trait AuditSink: Send {
 }
 
 enum Msg {
-    Event(AuditEvent, Option<SyncSender<Result<(), String>>>),
+    Events(Vec<AuditEvent>, Option<SyncSender<Result<(), String>>>),
     Flush(SyncSender<()>),
 }
 
@@ -356,17 +356,18 @@ impl AuditLog {
     /// Queues `event`; returns at once.
     pub fn record(&self, event: AuditEvent) {
         if let Some(q) = &self.queue {
-            let _ = q.send(Msg::Event(event, None));
+            let _ = q.send(Msg::Events(vec![event], None));
         }
     }
 
-    /// Queues `event` and waits until it is committed.
-    pub fn record_durable(&self, event: AuditEvent) -> Result<(), String> {
+    /// Queues `events` and waits until they are committed, in one
+    /// transaction (the items of one KMIP batch wait for one commit, not one each).
+    pub fn record_durable(&self, events: Vec<AuditEvent>) -> Result<(), String> {
         let (tx, rx) = mpsc::sync_channel(1);
         self.queue
             .as_ref()
             .ok_or("the audit log is stopped")?
-            .send(Msg::Event(event, Some(tx)))
+            .send(Msg::Events(events, Some(tx)))
             .map_err(|_| "the audit log is stopped".to_string())?;
         rx.recv().map_err(|_| "the audit log stopped".to_string())?
     }
@@ -414,8 +415,8 @@ fn run(store: Arc<dyn Store>, mut sinks: Vec<Box<dyn AuditSink>>, rx: Receiver<M
         let mut next = Some(first);
         while let Some(m) = next.take() {
             match m {
-                Msg::Event(e, w) => {
-                    events.push(e);
+                Msg::Events(e, w) => {
+                    events.extend(e);
                     waiters.extend(w);
                 }
                 Msg::Flush(f) => flushes.push(f),
@@ -443,7 +444,7 @@ fn run(store: Arc<dyn Store>, mut sinks: Vec<Box<dyn AuditSink>>, rx: Receiver<M
         for w in waiters {
             let _ = w.send(answer.clone());
         }
-        if let Ok(records) = &result {
+        if let Some(records) = result.as_ref().ok().filter(|r| !r.is_empty()) {
             for s in &mut sinks {
                 s.forward(records);
             }

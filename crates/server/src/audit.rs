@@ -117,10 +117,7 @@ impl KmipPlan {
 /// a durable record is returned (the caller then does not report success).
 pub fn record(log: &AuditLog, events: Vec<AuditEvent>, durable: bool) -> Result<(), String> {
     if durable {
-        for e in events {
-            log.record_durable(e)?;
-        }
-        Ok(())
+        log.record_durable(events)
     } else {
         for e in events {
             log.record(e);

@@ -144,3 +144,34 @@ fn cutting_off_the_last_records_is_found() {
         Err(ChainBreak::Truncated { last: 17, head: 20 })
     );
 }
+
+/// Counts the committed appends the audit log forwards (one per transaction).
+struct Appends(std::sync::Arc<std::sync::Mutex<Vec<usize>>>);
+
+impl audit::AuditSink for Appends {
+    fn forward(&mut self, records: &[audit::AuditRecord]) {
+        self.0.lock().unwrap().push(records.len());
+    }
+}
+
+#[test]
+fn the_durable_records_of_one_request_share_one_commit() {
+    let tmp = TempDir::new("audit-durable-batch");
+    let store = std::sync::Arc::new(SqliteStore::open(&tmp.join("skms.db")).unwrap());
+    let a = common::account("acme");
+    store.create_account(&a).unwrap();
+    let appends = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = audit::AuditLog::start(store.clone(), vec![Box::new(Appends(appends.clone()))], 64)
+        .unwrap();
+    // Three changes of one KMIP batch (vCenter's Add Attribute ×3): one
+    // transaction, answered once it is committed.
+    log.record_durable(events(a.id, 3)).unwrap();
+    log.flush(); // the sinks hear of a commit after its waiters
+    assert_eq!(*appends.lock().unwrap(), [3]);
+    assert_eq!(audit::verify_chain(&*store, Some(a.id)), Ok(3));
+    log.record_durable(events(a.id, 1)).unwrap();
+    log.flush();
+    assert_eq!(*appends.lock().unwrap(), [3, 1]);
+    drop(log);
+    assert_eq!(audit::verify_chain(&*store, Some(a.id)), Ok(4));
+}

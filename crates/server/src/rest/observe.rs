@@ -111,7 +111,7 @@ pub(crate) async fn layer(
         audit.record(event);
     } else {
         // A change is answered only once its record is committed.
-        let stored = tokio::task::spawn_blocking(move || audit.record_durable(event)).await;
+        let stored = tokio::task::spawn_blocking(move || audit.record_durable(vec![event])).await;
         if !matches!(stored, Ok(Ok(()))) {
             error!(%route, "a REST change's audit record was not stored");
         }
