@@ -270,6 +270,29 @@ fn every_workload_by_client_certificate_counted_and_as_json() {
         before("DiscoverVersions") >= discovers + 60,
         "one Discover Versions per connection"
     );
+    // Most of those connections resumed a TLS session (the first of each
+    // connection slot cannot); none does with --no-resumption.
+    let handshakes = r["handshakes"].as_u64().unwrap();
+    assert!(handshakes >= 60, "{r}");
+    assert!(
+        r["handshakes_resumed"].as_u64().unwrap() * 2 >= handshakes,
+        "{r}"
+    );
+    let r = bench_json(&with(
+        &base,
+        &[
+            "--workload",
+            "get",
+            "--keys",
+            "5",
+            "--new-connection-per-action",
+            "--no-resumption",
+            "--count",
+            "20",
+        ],
+    ));
+    assert!(r["handshakes"].as_u64().unwrap() >= 20, "{r}");
+    assert_eq!(r["handshakes_resumed"], 0, "{r}");
 
     let r = bench_json(&with(
         &base,

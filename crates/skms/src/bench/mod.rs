@@ -122,6 +122,12 @@ pub struct KmipArgs {
     /// then the action's requests, and close, as vCenter does.
     #[arg(long)]
     new_connection_per_action: bool,
+    /// Never resume a TLS session: every new connection makes a full
+    /// handshake (certificates, signatures). By default sessions are resumed
+    /// when the server allows, as most TLS clients do; the report says how
+    /// many handshakes resumed.
+    #[arg(long)]
+    no_resumption: bool,
     /// Keys created before the run for get, locate, get-attributes and mix.
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     keys: u32,
@@ -380,7 +386,7 @@ fn client_config(args: &KmipArgs) -> Result<Arc<rustls::ClientConfig>, Failure> 
     .with_safe_default_protocol_versions()
     .map_err(|e| Failure::Run(format!("TLS: {e}")))?
     .with_root_certificates(roots);
-    let config = match (&args.cert, &args.key) {
+    let mut config = match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => {
             let chain = skms_server::init::read_cert_pem(cert)
                 .map_err(|e| Failure::Run(format!("--cert: {e}")))?;
@@ -398,6 +404,9 @@ fn client_config(args: &KmipArgs) -> Result<Arc<rustls::ClientConfig>, Failure> 
         }
         _ => builder.with_no_client_auth(),
     };
+    if args.no_resumption {
+        config.resumption = rustls::client::Resumption::disabled();
+    }
     Ok(Arc::new(config))
 }
 
@@ -462,10 +471,26 @@ struct Outcome {
     errors: Errors,
     tolerated: Errors,
     reconnects: u64,
+    handshakes: Handshakes,
+}
+
+/// TLS handshakes made in the measured time, and how many resumed a session.
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handshakes {
+    pub total: u64,
+    pub resumed: u64,
+}
+
+impl Handshakes {
+    fn add(&mut self, other: Handshakes) {
+        self.total += other.total;
+        self.resumed += other.resumed;
+    }
 }
 
 /// One action on `session` (opened first when there is none, and closed
-/// after when each action has its own connection); the requests it sent.
+/// after when each action has its own connection); the requests it sent and
+/// the handshake it made.
 async fn one_action(
     run: &Run,
     index: usize,
@@ -474,12 +499,17 @@ async fn one_action(
     session: &mut Option<Session>,
     cursor: &mut Cursor,
     tolerated: &mut Errors,
-) -> (u64, Result<(), Bad>) {
+) -> (u64, Handshakes, Result<(), Bad>) {
+    let mut handshake = Handshakes::default();
     let mut s = match session.take() {
         Some(s) => s,
         None => match Session::open(&run.target, server, run.fresh).await {
-            Ok(s) => s,
-            Err(bad) => return (0, Err(bad)),
+            Ok(s) => {
+                handshake.total = 1;
+                handshake.resumed = u64::from(s.resumed);
+                s
+            }
+            Err(bad) => return (0, handshake, Err(bad)),
         },
     };
     let before = if run.fresh { 0 } else { s.requests };
@@ -499,7 +529,7 @@ async fn one_action(
     } else if !matches!(&result, Err(bad) if bad.broken) {
         *session = Some(s);
     }
-    (sent, result)
+    (sent, handshake, result)
 }
 
 /// Connection `index`'s closed loop until the run stops. `session` is open
@@ -519,7 +549,7 @@ async fn worker(run: Arc<Run>, index: usize, mut session: Option<Session>) -> Ou
         let reconnect = session.is_none() && !run.fresh;
         let action = run.plan.next(index, &cursor);
         let started = Instant::now();
-        let (sent, result) = tokio::select! {
+        let (sent, handshake, result) = tokio::select! {
             biased;
             _ = stop.changed() => break,
             r = one_action(&run, index, server, action, &mut session, &mut cursor, &mut out.tolerated) => r,
@@ -529,6 +559,9 @@ async fn worker(run: Arc<Run>, index: usize, mut session: Option<Session>) -> Ou
         let measured = Instant::now() >= run.measure_from;
         if reconnect && session.is_some() {
             out.reconnects += 1;
+        }
+        if measured {
+            out.handshakes.add(handshake);
         }
         match result {
             Ok(()) => {
@@ -755,6 +788,7 @@ async fn bench(args: &KmipArgs, target: Target) -> Result<Report, Failure> {
                 report.errors.merge(out.errors);
                 report.tolerated.merge(out.tolerated);
                 report.reconnects += out.reconnects;
+                report.handshakes.add(out.handshakes);
             }
             Err(e) => report
                 .errors

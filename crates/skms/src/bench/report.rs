@@ -69,6 +69,8 @@ pub struct Report {
     pub tolerated: Errors,
     /// Connections reopened after a transport failure.
     pub reconnects: u64,
+    /// TLS handshakes in the measured time of the loop workloads.
+    pub handshakes: super::Handshakes,
     /// Ctrl-C stopped the run early.
     pub interrupted: bool,
     /// Per server (as the addresses given).
@@ -214,6 +216,13 @@ impl Report {
         if self.reconnects > 0 {
             let _ = writeln!(s, "reconnects:   {}", self.reconnects);
         }
+        if self.handshakes.total > 0 {
+            let _ = writeln!(
+                s,
+                "handshakes:   {} ({} resumed)",
+                self.handshakes.total, self.handshakes.resumed
+            );
+        }
         s
     }
 
@@ -262,6 +271,8 @@ impl Report {
             "errors": errors,
             "error_total": self.failures(),
             "reconnects": self.reconnects,
+            "handshakes": self.handshakes.total,
+            "handshakes_resumed": self.handshakes.resumed,
         })
     }
 }

@@ -91,6 +91,9 @@ pub struct Session {
     next_id: u32,
     /// Requests sent on this connection.
     pub requests: u64,
+    /// Its TLS handshake resumed an earlier session (no certificates sent,
+    /// no signature made or checked).
+    pub resumed: bool,
 }
 
 impl Session {
@@ -116,11 +119,13 @@ impl Session {
             .map_err(|_| {
                 Bad::broken("connect timed out", format!("{addr}: {:?}", target.timeout))
             })??;
+        let resumed = conn.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
         let mut session = Session {
             conn,
             authenticated: false,
             next_id: 1,
             requests: 0,
+            resumed,
         };
         if discover {
             let request = RequestMessage {
