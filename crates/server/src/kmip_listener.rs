@@ -56,6 +56,8 @@ pub struct Shared {
     pub backoff: Backoff,
     /// Secrets verified recently (argon2id once per minute per app and secret, not per request).
     pub verified: tenancy::VerifiedSecrets,
+    /// Client certificate chains verified against their app's trusted CAs.
+    pub verified_chains: tls::VerifiedChains,
     /// What KMIP, REST, TLS and the store did, for `/metrics` ([`crate::metrics`]).
     pub metrics: Arc<Metrics>,
     /// Where every authentication and operation is recorded.
@@ -90,6 +92,7 @@ impl Shared {
             require_client_auth_eku: config.require_client_auth_eku,
             backoff: Backoff::default(),
             verified: tenancy::VerifiedSecrets::new(Duration::from_secs(60), 100_000)?,
+            verified_chains: tls::VerifiedChains::new(10_000),
             metrics: Arc::new(Metrics::new()),
             audit: Arc::new(
                 AuditLog::start(store.clone(), Vec::new(), AUDIT_QUEUE).map_err(|e| {
@@ -324,6 +327,7 @@ async fn identify_peer(
     let found = tokio::task::spawn_blocking(move || {
         tls::identify(
             &*s.store,
+            &s.verified_chains,
             &chain,
             s.require_client_auth_eku,
             UnixTime::now(),

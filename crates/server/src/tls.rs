@@ -618,11 +618,81 @@ pub enum CertRejected {
     Store(#[from] StoreError),
 }
 
+/// Client certificate chains already verified against an app's trusted CAs,
+/// so that a client that opens a connection per request (vCenter) has its
+/// chain's signatures checked once, not at every connection: that check was
+/// an eighth of the KMIP listener's CPU in the vcenter benchmark.
+///
+/// An entry holds what the verification depended on besides the chain
+/// itself (its key): the app's trusted CAs (a digest), whether clientAuth
+/// was required, and the earliest end of validity in the chain. It answers
+/// only while all three still hold; the app itself (enabled, authenticating
+/// by certificate, its account enabled) is read again at every connection.
+pub struct VerifiedChains {
+    max: usize,
+    entries: Mutex<std::collections::HashMap<[u8; 32], VerifiedChain>>,
+}
+
+#[derive(Clone, Copy)]
+struct VerifiedChain {
+    app: AppId,
+    anchors: [u8; 32],
+    client_auth_eku: bool,
+    /// Seconds since the epoch: the earliest notAfter of the chain.
+    until: i64,
+}
+
+impl VerifiedChains {
+    /// A cache of at most `max` chains (emptied when full).
+    pub fn new(max: usize) -> Self {
+        VerifiedChains {
+            max,
+            entries: Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    fn entries(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<[u8; 32], VerifiedChain>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The app `chain` was verified for, if that still holds at `now` for
+    /// the same clientAuth requirement and the app's CAs have digest `anchors`.
+    fn recall(
+        &self,
+        chain: &[u8; 32],
+        client_auth_eku: bool,
+        now: UnixTime,
+    ) -> Option<VerifiedChain> {
+        self.entries()
+            .get(chain)
+            .filter(|v| v.client_auth_eku == client_auth_eku && now.as_secs() as i64 <= v.until)
+            .copied()
+    }
+
+    fn remember(&self, chain: [u8; 32], entry: VerifiedChain) {
+        let mut entries = self.entries();
+        if entries.len() >= self.max {
+            entries.clear();
+        }
+        entries.insert(chain, entry);
+    }
+}
+
+/// A digest of a list of certificates (a chain, an app's trusted CAs).
+fn digest_all<'a>(ders: impl IntoIterator<Item = &'a [u8]>) -> [u8; 32] {
+    let each: Vec<u8> = ders.into_iter().flat_map(fingerprint).collect();
+    fingerprint(&each)
+}
+
 /// The caller a client certificate chain (leaf first) identifies. Only an app
 /// whose `auth_method` is [`AuthMethod::Certificate`] can be identified so; for
-/// any other the certificate is unknown.
+/// any other the certificate is unknown. A chain verified before against the
+/// same trusted CAs is taken from `verified`.
 pub fn identify(
     store: &dyn Store,
+    verified: &VerifiedChains,
     chain: &[CertificateDer<'_>],
     require_client_auth_eku: bool,
     now: UnixTime,
@@ -644,6 +714,16 @@ pub fn identify(
             return Err(CertRejected::Expired);
         }
         return Ok((caller_for(store, app)?, CertMatch::Pinned));
+    }
+    let chain_digest = digest_all(chain.iter().map(|c| c.as_ref()));
+    let anchors_of = |app: &App| digest_all(app.trusted_cas.iter().map(Vec::as_slice));
+    if let Some(known) = verified.recall(&chain_digest, require_client_auth_eku, now) {
+        let app = store
+            .app(known.app)?
+            .filter(|a| a.auth_method == AuthMethod::Certificate);
+        if let Some(app) = app.filter(|a| anchors_of(a) == known.anchors) {
+            return Ok((caller_for(store, app)?, CertMatch::TrustedCa));
+        }
     }
     let Some(id) = subject_cn(leaf).and_then(|cn| cn.trim().parse::<AppId>().ok()) else {
         return Err(CertRejected::Unknown);
@@ -670,7 +750,7 @@ pub fn identify(
         .map_err(|e| CertRejected::Untrusted(id, e.to_string()))?;
     let algs = provider().signature_verification_algorithms.all;
     let intermediates = &chain[1..];
-    let verified = if require_client_auth_eku {
+    let outcome = if require_client_auth_eku {
         ee.verify_for_usage(
             algs,
             &anchors,
@@ -685,8 +765,28 @@ pub fn identify(
         ee.verify_for_usage(algs, &anchors, intermediates, now, AnyEku, None, None)
             .map(|_| ())
     };
-    match verified {
-        Ok(()) => Ok((caller_for(store, app)?, CertMatch::TrustedCa)),
+    match outcome {
+        Ok(()) => {
+            // Kept only when every certificate's end of validity is readable.
+            let until = chain
+                .iter()
+                .map(|c| skms_core::certs::inspect(c).map(|i| i.not_after))
+                .collect::<Result<Vec<i64>, _>>()
+                .ok()
+                .and_then(|ends| ends.into_iter().min());
+            if let Some(until) = until {
+                verified.remember(
+                    chain_digest,
+                    VerifiedChain {
+                        app: app.id,
+                        anchors: anchors_of(&app),
+                        client_auth_eku: require_client_auth_eku,
+                        until,
+                    },
+                );
+            }
+            Ok((caller_for(store, app)?, CertMatch::TrustedCa))
+        }
         Err(webpki::Error::RequiredEkuNotFoundContext(_)) => Err(CertRejected::NoClientAuthEku),
         Err(e) => Err(CertRejected::Untrusted(id, e.to_string())),
     }
@@ -721,4 +821,43 @@ fn has_client_auth_eku(cert: &[u8]) -> bool {
         return false;
     };
     matches!(x.extended_key_usage(), Ok(Some(eku)) if eku.value.client_auth)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verified_chain_is_recalled_only_while_what_it_depended_on_holds() {
+        let cache = VerifiedChains::new(2);
+        let at = |secs: u64| UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
+        let entry = VerifiedChain {
+            app: AppId::new(),
+            anchors: [1; 32],
+            client_auth_eku: false,
+            until: 1_000,
+        };
+        cache.remember([7; 32], entry);
+        assert_eq!(
+            cache.recall(&[7; 32], false, at(1_000)).map(|v| v.app),
+            Some(entry.app)
+        );
+        assert!(
+            cache.recall(&[7; 32], false, at(1_001)).is_none(),
+            "expired"
+        );
+        assert!(
+            cache.recall(&[7; 32], true, at(10)).is_none(),
+            "verified without the clientAuth requirement"
+        );
+        assert!(
+            cache.recall(&[8; 32], false, at(10)).is_none(),
+            "another chain"
+        );
+        // Full: emptied before the next one goes in.
+        cache.remember([8; 32], entry);
+        cache.remember([9; 32], entry);
+        assert!(cache.recall(&[7; 32], false, at(10)).is_none());
+        assert!(cache.recall(&[9; 32], false, at(10)).is_some());
+    }
 }

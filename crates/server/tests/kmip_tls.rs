@@ -177,15 +177,19 @@ async fn client_certificates_pinned_or_issued_by_a_trusted_ca() {
     app.pinned_certs = vec![skms_server::tls::fingerprint(&pinned.der)];
     app.trusted_cas = vec![ca_cert.der().to_vec()];
     app.auth_method = skms_core::model::AuthMethod::Certificate;
-    tokio::task::spawn_blocking(move || store.update_app(&app).unwrap())
-        .await
-        .unwrap();
+    let update = |app: skms_core::model::App| {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.update_app(&app).unwrap())
+    };
+    update(app.clone()).await.unwrap();
 
     for (what, cert, ok) in [
         ("pinned self-signed", &pinned, true),
         ("unpinned self-signed", &unpinned, false),
         ("CN = app id, issued by a trusted CA", &issued, true),
         ("CN = app id, self-signed", &rogue, false),
+        // Its chain is now remembered as verified…
+        ("CN = app id, issued by a trusted CA, again", &issued, true),
     ] {
         let mut s = connect(&f, Some(cert)).await;
         discover_versions(&mut s).await;
@@ -197,6 +201,18 @@ async fn client_certificates_pinned_or_issued_by_a_trusted_ca() {
         }
         eprintln!("{what}: ok");
     }
+    // …for the CAs it was verified against only: once the app stops trusting
+    // its CA, the same certificate identifies nobody, at once.
+    let mut distrusting = app.clone();
+    distrusting.trusted_cas = vec![rogue.der.to_vec()];
+    update(distrusting).await.unwrap();
+    let mut s = connect(&f, Some(&issued)).await;
+    let r = exchange(&mut s, request_bytes("A4.")).await;
+    assert_unauthenticated(&r);
+    update(app).await.unwrap();
+    let mut s = connect(&f, Some(&issued)).await;
+    let r = exchange(&mut s, request_bytes("A4.")).await;
+    assert_authenticated(&r);
     f.server.stop().await;
 }
 
@@ -331,6 +347,7 @@ async fn a_pinned_certificate_stops_identifying_its_app_when_it_expires() {
         move || {
             skms_server::tls::identify(
                 &*store,
+                &skms_server::tls::VerifiedChains::new(10),
                 &chain,
                 false,
                 UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs)),
