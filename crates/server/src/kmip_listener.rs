@@ -322,18 +322,28 @@ async fn identify_peer(
         debug!(%peer, "TLS connection without a client certificate");
         return None;
     }
-    let s = shared.clone();
     let leaf = chain[0].clone();
-    let found = tokio::task::spawn_blocking(move || {
+    let identify = move |s: &Shared, chain: &[CertificateDer<'static>]| {
         tls::identify(
             &*s.store,
             &s.verified_chains,
-            &chain,
+            chain,
             s.require_client_auth_eku,
             UnixTime::now(),
         )
-    })
-    .await;
+    };
+    // A known app and chain are in the node's cache: no hop to a blocking thread.
+    let tried = shared
+        .memory_first
+        .then(|| skms_core::store::memory_only(|| identify(shared, &chain)))
+        .flatten();
+    let found = match tried {
+        Some(found) => Ok(found),
+        None => {
+            let s = shared.clone();
+            tokio::task::spawn_blocking(move || identify(&s, &chain)).await
+        }
+    };
     match found {
         Ok(Ok((c, how))) => {
             debug!(%peer, app = %c.audit_actor().1, ?how, "client certificate identifies an app");
