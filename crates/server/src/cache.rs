@@ -145,6 +145,19 @@ impl Entries {
         }
     }
 
+    /// Keeps `o`, dropping an arbitrary entry when `max` objects are kept.
+    fn keep_object(&mut self, o: &ManagedObject, max: usize) {
+        if max == 0 {
+            return;
+        }
+        if self.objects.len() >= max && !self.objects.contains_key(&o.id) {
+            if let Some(victim) = self.objects.keys().next().copied() {
+                self.objects.remove(&victim);
+            }
+        }
+        self.objects.insert(o.id, o.clone());
+    }
+
     fn clear(&mut self) {
         self.generation += 1;
         self.accounts.clear();
@@ -222,6 +235,21 @@ impl CachedStore {
             keep(&mut e, &fetched);
         }
         Ok(fetched)
+    }
+
+    /// Stores the new object `o`, then keeps it unless something was dropped
+    /// meanwhile (vCenter reads a key soon after creating it).
+    fn inserting(&self, o: &ManagedObject) -> Result<(), StoreError> {
+        if let Some(refused) = must_not_wait() {
+            return Err(refused);
+        }
+        let generation = self.read().generation;
+        self.inner.insert_object(o)?;
+        let mut e = self.write();
+        if e.live && e.generation == generation {
+            e.keep_object(o, self.max_objects);
+        }
+        Ok(())
     }
 
     /// Runs the write `f`, then drops what it may have changed (also when it
@@ -396,13 +424,7 @@ macro_rules! route {
             || $s.inner.object($account, $id),
             |e, found| {
                 if let Some(o) = found {
-                    if e.objects.len() >= $s.max_objects {
-                        let Some(victim) = e.objects.keys().next().copied() else {
-                            return;
-                        };
-                        e.objects.remove(&victim);
-                    }
-                    e.objects.insert($id, o.clone());
+                    e.keep_object(o, $s.max_objects);
                 }
             },
         )
@@ -422,6 +444,9 @@ macro_rules! route {
         $s.changing(&[Changed::Account($id)], || {
             $s.inner.set_account_enabled($id, $enabled)
         })
+    };
+    (insert_object, $s:ident, $object:ident) => {
+        $s.inserting($object)
     };
     (update_object, $s:ident, $object:ident) => {
         $s.changing(&[Changed::Object($object.id)], || {

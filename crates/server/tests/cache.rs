@@ -106,6 +106,10 @@ fn tenant(node: &Node) -> (skms_core::model::App, skms_core::model::ManagedObjec
 
 fn two_nodes(a: Node, b: Node) {
     let (mut app, mut o) = tenant(&a);
+    // The node that stored the object keeps it: reading it back asks the
+    // database nothing.
+    assert_eq!(a.cache.object(o.account, o.id).unwrap().as_ref(), Some(&o));
+    assert_eq!(a.db.calls("object"), 0);
 
     // Warm: once node b has heard of node a's writes (the new app is a
     // change) and read each row once, reads do not reach the database.
