@@ -657,8 +657,9 @@ impl VerifiedChains {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The app `chain` was verified for, if that still holds at `now` for
-    /// the same clientAuth requirement and the app's CAs have digest `anchors`.
+    /// What `chain` was verified for, if it is still valid at `now` and was
+    /// verified under the same clientAuth requirement (the caller compares
+    /// the app's CAs with the entry's digest).
     fn recall(
         &self,
         chain: &[u8; 32],
